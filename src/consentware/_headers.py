@@ -1,0 +1,91 @@
+"""Header-list plumbing shared by the adapters: apply a core :class:`Decision` to a header list.
+
+No cookie semantics live here; this only finds ``Set-Cookie`` and ``Vary`` in a header list
+(``str`` pairs for WSGI, ``bytes`` pairs for ASGI) and rebuilds the list as the core decided,
+falling back to the core's fail-closed decision if deciding raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+from .enforcer import Decision, Exchange, ReportCallback, deliver_report, merge_vary
+
+logger = logging.getLogger("consentware")
+
+H = TypeVar("H", str, bytes)
+
+
+def decide_headers(
+    exchange: Exchange,
+    headers: Iterable[tuple[H, H]],
+    on_report: ReportCallback | None,
+    *,
+    set_cookie: H,
+    vary: H,
+    to_text: Callable[[H], str],
+    from_text: Callable[[str], H],
+) -> list[tuple[H, H]]:
+    """The response's header list after consentware's decision, as a new list.
+
+    ``set_cookie`` and ``vary`` are the lowercased header names in the list's type.
+    """
+    headers = list(headers)
+    try:
+        set_cookies = [to_text(value) for name, value in headers if name.lower() == set_cookie]
+        try:
+            decision = exchange.decide(set_cookies)
+        except Exception as exc:
+            logger.exception("consentware failed on a response; only necessary cookies pass")
+            decision = exchange.fail_closed(set_cookies, exc)
+        if decision.changes_headers:
+            headers = _rebuild(headers, decision, set_cookie, vary, to_text, from_text)
+    except Exception:
+        # Not even the fail-closed path worked (a malformed header list, say): drop every
+        # Set-Cookie line rather than let one through unexamined.
+        logger.exception("consentware could not read the response headers; Set-Cookie dropped")
+        return [(n, v) for n, v in headers if not _is_set_cookie(n, set_cookie)]
+    deliver_report(on_report, decision.report)
+    return headers
+
+
+def _is_set_cookie(name: H, set_cookie: H) -> bool:
+    try:
+        return bool(name.lower() == set_cookie)
+    except Exception:
+        return True
+
+
+def _rebuild(
+    headers: Sequence[tuple[H, H]],
+    decision: Decision,
+    set_cookie: H,
+    vary: H,
+    to_text: Callable[[H], str],
+    from_text: Callable[[str], H],
+) -> list[tuple[H, H]]:
+    keep = decision.keep
+    out: list[tuple[H, H]] = []
+    vary_values: list[str] = []
+    index = 0
+    set_cookie_name: H | None = None
+    vary_name: H | None = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == set_cookie:
+            set_cookie_name = set_cookie_name or name
+            if keep[index]:
+                out.append((name, value))
+            index += 1
+        elif lowered == vary and decision.vary:
+            vary_name = vary_name or name
+            vary_values.append(to_text(value))
+        else:
+            out.append((name, value))
+    added_name = set_cookie_name or from_text("Set-Cookie")
+    out.extend((added_name, from_text(line)) for line in decision.added)
+    if decision.vary:
+        out.append((vary_name or from_text("Vary"), from_text(merge_vary(vary_values))))
+    return out

@@ -1,0 +1,356 @@
+"""The visitor's consent: :class:`ConsentState` and the consent-cookie codec :class:`ConsentCookie`.
+
+The consent cookie value records, for every optional category of the policy, whether the
+visitor granted or refused it, with the policy revision, when the choice was made and a random
+consent id (so a site can show what was consented to, and when).
+
+Without a secret key the value is URL-encoded JSON, which a page script can write too::
+
+    {"c": {"statistical": 1, "third_party": 0}, "rev": 1, "ts": 1764386061, "id": "…"}
+
+With a secret key it is that JSON signed by :mod:`itsdangerous` (URL-safe, salt
+``consentware.consent``). ``secret_key`` may be a list to rotate keys: the **last** key signs,
+every key verifies. Put the new key last, deploy, and drop the old key once every consent
+cookie signed with it has expired (``max_age_days``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import quote, unquote
+
+from itsdangerous import BadData, URLSafeSerializer
+
+from .policy import NECESSARY, Policy
+
+__all__ = ["ENVIRON_KEY", "ConsentCookie", "ConsentState", "SecretKey", "get_consent"]
+
+SecretKey = str | bytes | Sequence[str | bytes] | None
+
+SALT: Final = "consentware.consent"
+MAX_VALUE_BYTES: Final = 4096
+#: How far in the future a stored timestamp may lie (clock skew between servers).
+CLOCK_SKEW_SECONDS: Final = 300
+_CACHE_LIMIT: Final = 1024
+_NECESSARY_ONLY: Final = frozenset({NECESSARY})
+
+
+class _ReadFlag:
+    """Shared by a state and the request exchange that made it: did the app look?"""
+
+    __slots__ = ("read",)
+
+    def __init__(self) -> None:
+        self.read = False
+
+
+class ConsentState:
+    """What one visitor has consented to, for one request. Immutable.
+
+    ``granted`` always contains ``"necessary"``. ``pending`` lists the optional categories
+    the stored choice does not mention (declared after it was made), in policy order.
+    Reading ``decided``, ``granted`` or ``allows()`` marks the response as depending on the
+    ``Cookie`` header, so the middleware adds ``Vary: Cookie``.
+    """
+
+    __slots__ = (
+        "_decided",
+        "_flag",
+        "_granted",
+        "consent_id",
+        "given_at",
+        "gpc",
+        "pending",
+        "revision",
+    )
+
+    _decided: bool
+    _granted: frozenset[str]
+    _flag: _ReadFlag | None
+    pending: tuple[str, ...]
+    gpc: bool
+    revision: int | None
+    given_at: datetime | None
+    consent_id: str | None
+
+    def __init__(
+        self,
+        *,
+        decided: bool = False,
+        granted: Iterable[str] = (),
+        pending: Iterable[str] = (),
+        gpc: bool = False,
+        revision: int | None = None,
+        given_at: datetime | None = None,
+        consent_id: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "_decided", decided)
+        set_(self, "_granted", frozenset(granted) | _NECESSARY_ONLY)
+        set_(self, "pending", tuple(pending))
+        set_(self, "gpc", gpc)
+        set_(self, "revision", revision)
+        set_(self, "given_at", given_at)
+        set_(self, "consent_id", consent_id)
+        set_(self, "_flag", None)
+
+    @classmethod
+    def undecided(cls, *, gpc: bool = False, pending: Iterable[str] = ()) -> ConsentState:
+        """A visitor with no valid choice: only ``necessary`` is granted."""
+        return cls(decided=False, pending=pending, gpc=gpc)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("ConsentState is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("ConsentState is immutable")
+
+    @property
+    def decided(self) -> bool:
+        """A valid choice exists for the current revision."""
+        self._mark()
+        return self._decided
+
+    @property
+    def granted(self) -> frozenset[str]:
+        """The granted categories, always including ``"necessary"``."""
+        self._mark()
+        return self._granted
+
+    def allows(self, category: str) -> bool:
+        """Whether ``category`` is granted; unknown categories are not, ``necessary`` always."""
+        self._mark()
+        return category in self._granted
+
+    def _mark(self) -> None:
+        flag = self._flag
+        if flag is not None:
+            flag.read = True
+
+    def _tracked(self, flag: _ReadFlag) -> ConsentState:
+        clone = object.__new__(ConsentState)
+        for slot in ConsentState.__slots__:
+            object.__setattr__(clone, slot, object.__getattribute__(self, slot))
+        object.__setattr__(clone, "_flag", flag)
+        return clone
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (for the consent endpoint and page scripts)."""
+        return {
+            "decided": self.decided,
+            "granted": sorted(self.granted),
+            "pending": list(self.pending),
+            "gpc": self.gpc,
+            "revision": self.revision,
+            "given_at": self.given_at.isoformat() if self.given_at else None,
+            "consent_id": self.consent_id,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ConsentState):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self._decided,
+            self._granted,
+            self.pending,
+            self.gpc,
+            self.revision,
+            self.given_at,
+            self.consent_id,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ConsentState(decided={self._decided}, granted={sorted(self._granted)}, "
+            f"pending={list(self.pending)}, gpc={self.gpc}, revision={self.revision})"
+        )
+
+
+class _Choice:
+    """A decoded, verified consent value before the age check (which depends on the clock)."""
+
+    __slots__ = ("consent_id", "decisions", "revision", "timestamp")
+
+    def __init__(
+        self, decisions: dict[str, bool], revision: int, timestamp: int, consent_id: str
+    ) -> None:
+        self.decisions = decisions
+        self.revision = revision
+        self.timestamp = timestamp
+        self.consent_id = consent_id
+
+
+class ConsentCookie:
+    """The codec of the consent cookie value for one policy.
+
+    ``loads()`` never raises: a malformed, forged, wrong-key, unsigned (when a key is set),
+    expired, other-revision or oversized value gives an undecided state.
+    """
+
+    __slots__ = ("_cache", "_serializer", "policy")
+
+    def __init__(self, policy: Policy, secret_key: SecretKey = None) -> None:
+        self.policy = policy
+        self._serializer: URLSafeSerializer | None = None
+        if secret_key is not None:
+            raw = [secret_key] if isinstance(secret_key, str | bytes) else list(secret_key)
+            if not raw or any(not k for k in raw):
+                raise ValueError("secret_key: expected a non-empty key or list of keys")
+            keys = [k.encode() if isinstance(k, str) else k for k in raw]
+            self._serializer = URLSafeSerializer(keys, salt=SALT)
+        self._cache: dict[str, _Choice | None] = {}
+
+    @property
+    def signed(self) -> bool:
+        """Whether values are signed (a secret key was given)."""
+        return self._serializer is not None
+
+    def dumps(
+        self,
+        granted: Iterable[str],
+        *,
+        now: float | None = None,
+        consent_id: str | None = None,
+    ) -> str:
+        """The cookie value for a visitor who granted ``granted`` and refused the rest.
+
+        Raises :class:`ValueError` for a category the policy does not declare.
+        """
+        wanted = set(granted)
+        unknown = wanted - set(self.policy.categories)
+        if unknown:
+            raise ValueError(f"unknown category {sorted(unknown)[0]!r}")
+        payload = {
+            "c": {name: int(name in wanted) for name in self.policy.optional_categories},
+            "rev": self.policy.consent_cookie.revision,
+            "ts": int(time.time() if now is None else now),
+            "id": consent_id or secrets.token_urlsafe(12),
+        }
+        if self._serializer is not None:
+            return self._serializer.dumps(payload)
+        return quote(json.dumps(payload, separators=(",", ":")), safe="")
+
+    def loads(
+        self, value: str | None, *, gpc: bool = False, now: float | None = None
+    ) -> ConsentState:
+        """The state a cookie value grants; never raises."""
+        choice = self._choice(value) if value else None
+        if choice is None:
+            return self._undecided(gpc)
+        return self._state(choice, gpc, time.time() if now is None else now)
+
+    def _undecided(self, gpc: bool) -> ConsentState:
+        return ConsentState(decided=False, pending=self.policy.optional_categories, gpc=gpc)
+
+    def _state(self, choice: _Choice, gpc: bool, now: float) -> ConsentState:
+        settings = self.policy.consent_cookie
+        if choice.revision != settings.revision:
+            return self._undecided(gpc)
+        age = now - choice.timestamp
+        if age > settings.max_age_days * 86400 or age < -CLOCK_SKEW_SECONDS:
+            return self._undecided(gpc)
+        categories = self.policy.categories
+        decisions = choice.decisions
+        granted = [name for name, yes in decisions.items() if yes and name in categories]
+        if gpc:
+            granted = [name for name in granted if not categories[name].gpc_opt_out]
+        pending = [name for name in self.policy.optional_categories if name not in decisions]
+        return ConsentState(
+            decided=True,
+            granted=granted,
+            pending=pending,
+            gpc=gpc,
+            revision=choice.revision,
+            given_at=datetime.fromtimestamp(choice.timestamp, UTC),
+            consent_id=choice.consent_id,
+        )
+
+    def _choice(self, value: str) -> _Choice | None:
+        cache = self._cache
+        try:
+            return cache[value]
+        except KeyError:
+            pass
+        choice = self._decode(value)
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[value] = choice
+        return choice
+
+    def _decode(self, value: str) -> _Choice | None:
+        if len(value) > MAX_VALUE_BYTES:
+            return None
+        payload: Any
+        try:
+            if self._serializer is not None:
+                payload = self._serializer.loads(value)
+            else:
+                payload = json.loads(unquote(value, errors="strict"))
+        except (BadData, ValueError, RecursionError):
+            return None
+        return _validate(payload)
+
+
+def _validate(payload: Any) -> _Choice | None:
+    if not isinstance(payload, dict):
+        return None
+    decisions = payload.get("c")
+    revision = payload.get("rev")
+    timestamp = payload.get("ts")
+    consent_id = payload.get("id", "")
+    if not isinstance(decisions, dict) or not isinstance(revision, int):
+        return None
+    if not isinstance(timestamp, int) or isinstance(revision, bool) or isinstance(timestamp, bool):
+        return None
+    if not isinstance(consent_id, str) or len(consent_id) > 64:
+        return None
+    clean: dict[str, bool] = {}
+    for name, decision in decisions.items():
+        if decision not in (0, 1) or isinstance(decision, float):
+            return None
+        if name != NECESSARY:
+            clean[name] = bool(decision)
+    return _Choice(clean, revision, timestamp, consent_id)
+
+
+#: Where the middlewares put the request's :class:`ConsentState` (WSGI environ, ASGI scope).
+ENVIRON_KEY: Final = "consentware.consent"
+
+
+def get_consent(obj: Any) -> ConsentState:
+    """The :class:`ConsentState` of a request the middleware has seen.
+
+    ``obj`` is a WSGI environ, an ASGI scope, or a request object that carries one (Flask and
+    Werkzeug requests have ``.environ``, Starlette requests ``.scope``, Django requests
+    ``.consent``). Raises :class:`LookupError` when no consentware middleware saw the request.
+    """
+    state = _lookup(obj)
+    if state is None:
+        raise LookupError(
+            "no consent state on this request: is consentware's ConsentMiddleware installed?"
+        )
+    state._mark()
+    return state
+
+
+def _lookup(obj: Any) -> ConsentState | None:
+    if isinstance(obj, dict):
+        found = obj.get(ENVIRON_KEY)
+        return found if isinstance(found, ConsentState) else None
+    for attribute in ("environ", "scope"):
+        container = getattr(obj, attribute, None)
+        if isinstance(container, dict):
+            return _lookup(container)
+    found = getattr(obj, "consent", None)
+    return found if isinstance(found, ConsentState) else None

@@ -1,0 +1,349 @@
+"""The core: one request's consent, one response's ``Set-Cookie`` decisions, and the report.
+
+Nothing here knows WSGI, ASGI or a framework. An adapter builds one :class:`Enforcer` per
+middleware, calls :meth:`Enforcer.begin` with the request's ``Cookie`` and ``Sec-GPC``
+headers, and later :meth:`Exchange.decide` with the response's ``Set-Cookie`` values; it then
+only moves headers as the returned :class:`Decision` says.
+
+Example::
+
+    enforcer = Enforcer(Policy.default())
+    exchange = enforcer.begin(cookie_header="_ga=GA1.2.3", gpc_header=None)
+    decision = exchange.decide(["sessionid=abc; HttpOnly", "_ga=GA1.2.4"])
+    decision.keep       # (True, False): the session passes, the tracker does not
+    decision.added      # ("_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/",)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from .consent import ConsentCookie, ConsentState, SecretKey, _ReadFlag
+from .cookies import classification_name, deletion_header, is_deletion, parse_cookie_pairs
+from .policy import NECESSARY, Policy
+
+__all__ = [
+    "Decision",
+    "Enforcer",
+    "Exchange",
+    "Report",
+    "ReportCallback",
+    "deliver_report",
+    "merge_vary",
+]
+
+logger = logging.getLogger("consentware")
+
+#: How many distinct unknown names get their own warning, per process.
+UNKNOWN_WARNING_LIMIT: Final = 1000
+# Names we would write back in a deletion line: visible ASCII without ; = , or quotes, so a
+# hostile Cookie header can never shape a response header.
+_SAFE_NAME: Final = re.compile(r"[!#$%&'()*+\-./0-9:<>?@A-Z\[\]^_`a-z{|}~]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What consentware did (or, in report mode, would have done) to one response.
+
+    ``blocked``: names of ``Set-Cookie`` lines removed. ``expired``: names of held cookies the
+    response now deletes. ``unknown``: names no rule matched, set or held.
+    """
+
+    blocked: tuple[str, ...] = ()
+    expired: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    state: ConsentState | None = None
+    mode: str = "enforce"
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with one response's headers.
+
+    ``keep[i]`` says whether the i-th ``Set-Cookie`` value passes; ``added`` are ``Set-Cookie``
+    values to append; ``vary`` says whether ``Cookie`` must be merged into ``Vary``.
+    """
+
+    keep: tuple[bool, ...]
+    added: tuple[str, ...]
+    vary: bool
+    report: Report
+
+    @property
+    def changes_headers(self) -> bool:
+        """Whether the adapter must rebuild the header list at all."""
+        return self.vary or bool(self.added) or not all(self.keep)
+
+
+class _UnknownNames:
+    """Process-wide memory of unknown names already warned about, bounded."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def warn(self, name: str, where: str) -> None:
+        if name in self._seen:
+            return
+        with self._lock:
+            if name in self._seen or len(self._seen) > UNKNOWN_WARNING_LIMIT:
+                return
+            self._seen.add(name)
+            if len(self._seen) > UNKNOWN_WARNING_LIMIT:
+                logger.warning(
+                    "more than %d unknown cookie names; no further ones are logged",
+                    UNKNOWN_WARNING_LIMIT,
+                )
+                return
+        logger.warning("cookie %r %s matches no rule of the policy", name[:200], where)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+unknown_names = _UnknownNames()
+
+
+class Enforcer:
+    """The decisions for one policy and key, built once and shared by every request."""
+
+    __slots__ = ("_deletions", "codec", "consent_name", "policy")
+
+    def __init__(self, policy: Policy, secret_key: SecretKey = None) -> None:
+        self.policy = policy
+        self.codec = ConsentCookie(policy, secret_key)
+        self.consent_name = policy.consent_cookie.name
+        self._deletions: dict[str, tuple[str, ...]] = {}
+
+    def begin(self, cookie_header: str | None, gpc_header: str | None) -> Exchange:
+        """Start one request: read its consent from its ``Cookie`` and ``Sec-GPC`` headers.
+
+        ``cookie_header`` is every ``Cookie`` header of the request joined with ``"; "``.
+        Never raises: if reading the consent fails, the visitor is treated as undecided (only
+        necessary cookies pass) and the error is logged with its traceback.
+        """
+        return Exchange(self, cookie_header, gpc_header)
+
+    def read_state(
+        self, cookie_header: str | None, gpc_header: str | None, *, now: float | None = None
+    ) -> ConsentState:
+        """The consent a request carries: the least consent of its valid consent cookies."""
+        gpc = gpc_header is not None and gpc_header.strip(" \t") == "1"
+        if not cookie_header or self.consent_name not in cookie_header:
+            return self.codec.loads(None, gpc=gpc)
+        values = [v for k, v in parse_cookie_pairs(cookie_header) if k == self.consent_name]
+        return self._least_consent(values, gpc, now)
+
+    def _least_consent(self, values: Sequence[str], gpc: bool, now: float | None) -> ConsentState:
+        codec = self.codec
+        if len(values) == 1:
+            return codec.loads(values[0], gpc=gpc, now=now)
+        states = [s for s in (codec.loads(v, gpc=gpc, now=now) for v in values) if s._decided]
+        if not states:
+            return codec.loads(None, gpc=gpc)
+        if len(states) == 1:
+            return states[0]
+        first = states[0]
+        granted = frozenset.intersection(*(s._granted for s in states))
+        pending = {p for s in states for p in s.pending}
+        return ConsentState(
+            decided=True,
+            granted=granted,
+            pending=[c for c in self.policy.optional_categories if c in pending],
+            gpc=gpc,
+            revision=first.revision,
+            given_at=min(s.given_at for s in states if s.given_at is not None),
+            consent_id=first.consent_id,
+        )
+
+    def deletions_for(self, name: str) -> tuple[str, ...]:
+        """The ``Set-Cookie`` values that delete held cookie ``name`` where it may live."""
+        cached = self._deletions.get(name)
+        if cached is not None:
+            return cached
+        if not _SAFE_NAME.fullmatch(name):
+            return ()
+        rule = self.policy.match(name)
+        places = ((d, rule.path) for d in rule.domains) if rule else (("", "/"),)
+        lines = tuple(deletion_header(name, domain=d, path=p) for d, p in places)
+        if len(self._deletions) >= 4096:
+            self._deletions.clear()
+        self._deletions[name] = lines
+        return lines
+
+    def fail_closed(self, set_cookies: Sequence[str]) -> tuple[bool, ...]:
+        """The keep-mask when consentware itself failed: only necessary cookies pass.
+
+        Uses a check independent of the matcher and the codec, so it holds if they break.
+        """
+        necessary = self.policy.is_necessary_name
+        consent_name = self.consent_name
+        keep = []
+        for line in set_cookies:
+            try:
+                name = classification_name(line)
+                keep.append(name == consent_name or necessary(name))
+            except Exception:
+                keep.append(False)
+        return tuple(keep)
+
+
+class Exchange:
+    """One request and its response, as the core sees them. Not shared between requests."""
+
+    __slots__ = ("_flag", "cookie_header", "enforcer", "failed", "state")
+
+    def __init__(
+        self, enforcer: Enforcer, cookie_header: str | None, gpc_header: str | None
+    ) -> None:
+        self.enforcer = enforcer
+        self.cookie_header = cookie_header
+        self._flag = _ReadFlag()
+        self.failed = False
+        try:
+            state = enforcer.read_state(cookie_header, gpc_header)
+        except Exception:
+            logger.exception("consentware failed to read the consent; treating it as undecided")
+            self.failed = True
+            state = ConsentState.undecided(gpc=gpc_header == "1")
+        self.state = state._tracked(self._flag)
+
+    @property
+    def state_was_read(self) -> bool:
+        """Whether the app looked at the consent state (so the response varies on Cookie)."""
+        return self._flag.read
+
+    def decide(self, set_cookies: Sequence[str], *, now: float | None = None) -> Decision:
+        """Decide which ``Set-Cookie`` values pass and which deletions to add."""
+        enforcer = self.enforcer
+        policy = enforcer.policy
+        granted = self.state._granted
+        match = policy.match
+        block_unknown = policy.unknown_cookies == "block"
+        blocked: list[str] = []
+        unknown: list[str] = []
+        setting: set[str] = set()
+        keep: list[bool] = []
+        for line in set_cookies:
+            name = classification_name(line)
+            rule = match(name)
+            if rule is None:
+                unknown.append(name)
+                unknown_names.warn(name, "set by the response")
+                passes = not block_unknown
+            else:
+                passes = rule.category in granted
+            if not passes and is_deletion(line, time.time() if now is None else now):
+                passes = True
+            if passes:
+                setting.add(name)
+            else:
+                blocked.append(name)
+            keep.append(passes)
+        expired, held_unknown = self._expiries(granted, setting)
+        added: list[str] = []
+        for name in expired:
+            added.extend(enforcer.deletions_for(name))
+        for name in held_unknown:
+            if name not in unknown:
+                unknown.append(name)
+        report_only = policy.mode == "report"
+        report = Report(
+            blocked=tuple(blocked),
+            expired=tuple(expired),
+            unknown=tuple(unknown),
+            state=self.state,
+            mode=policy.mode,
+            failed=self.failed,
+        )
+        if report_only:
+            return Decision((True,) * len(keep), (), self._flag.read, report)
+        changed = bool(blocked) or bool(added)
+        return Decision(tuple(keep), tuple(added), changed or self._flag.read, report)
+
+    def _expiries(self, granted: frozenset[str], setting: set[str]) -> tuple[list[str], list[str]]:
+        header = self.cookie_header
+        if not header:
+            return [], []
+        enforcer = self.enforcer
+        policy = enforcer.policy
+        consent_name = enforcer.consent_name
+        expired: list[str] = []
+        held_unknown: list[str] = []
+        seen: set[str] = set()
+        for name, _ in parse_cookie_pairs(header):
+            if name in seen or name in setting or name == consent_name:
+                continue
+            seen.add(name)
+            rule = policy.match(name)
+            if rule is None:
+                held_unknown.append(name)
+                unknown_names.warn(name, "held by the browser")
+                if policy.expire_unknown and _SAFE_NAME.fullmatch(name):
+                    expired.append(name)
+            elif (
+                rule.category != NECESSARY
+                and rule.category not in granted
+                and _SAFE_NAME.fullmatch(name)
+            ):
+                expired.append(name)
+        return expired, held_unknown
+
+    def fail_closed(
+        self, set_cookies: Sequence[str], error: BaseException | None = None
+    ) -> Decision:
+        """The decision when :meth:`decide` failed: necessary cookies only, nothing added."""
+        keep = self.enforcer.fail_closed(set_cookies)
+        blocked = tuple(
+            _safe_name(line) for line, passes in zip(set_cookies, keep, strict=True) if not passes
+        )
+        report = Report(blocked=blocked, state=None, mode="enforce", failed=True)
+        return Decision(keep, (), True, report)
+
+
+def _safe_name(line: str) -> str:
+    try:
+        return classification_name(line)
+    except Exception:
+        return ""
+
+
+def merge_vary(existing: Iterable[str]) -> str:
+    """The ``Vary`` value with ``Cookie`` merged in once, keeping what was there.
+
+    ``existing`` are the values of every ``Vary`` header of the response (possibly none).
+    """
+    items: list[str] = []
+    lowered: set[str] = set()
+    for value in existing:
+        for item in value.split(","):
+            item = item.strip()
+            if item and item.lower() not in lowered:
+                lowered.add(item.lower())
+                items.append(item)
+    if "*" in lowered:
+        return "*"
+    if "cookie" not in lowered:
+        items.append("Cookie")
+    return ", ".join(items)
+
+
+ReportCallback = Callable[[Report], object]
+
+
+def deliver_report(callback: ReportCallback | None, report: Report) -> None:
+    """Call ``on_report``; a callback that raises is logged and never breaks the response."""
+    if callback is None:
+        return
+    try:
+        callback(report)
+    except Exception:
+        logger.exception("the on_report callback raised; the response goes out regardless")

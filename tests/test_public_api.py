@@ -1,0 +1,29 @@
+"""The public contract of DESIGN.md imports and behaves as documented."""
+
+from __future__ import annotations
+
+import consentware
+from consentware import ConsentCookie, ConsentState, Policy, Report, get_consent
+from consentware.asgi import ConsentMiddleware as AsgiMiddleware
+from consentware.wsgi import ConsentMiddleware as WsgiMiddleware
+
+
+def test_public_names_are_exported() -> None:
+    for name in ("Policy", "ConsentState", "ConsentCookie", "Report", "get_consent"):
+        assert name in consentware.__all__
+    assert callable(AsgiMiddleware)
+    assert callable(WsgiMiddleware)
+    assert Report().blocked == ()
+    assert callable(get_consent)
+
+
+def test_round_trip_grants_what_was_dumped() -> None:
+    policy = Policy.default()
+    codec = ConsentCookie(policy)
+    state = codec.loads(codec.dumps(["statistical"]))
+    assert isinstance(state, ConsentState)
+    assert state.decided
+    assert state.granted == {"necessary", "statistical"}
+    assert state.allows("necessary")
+    assert not state.allows("third_party")
+    assert not state.allows("no-such-category")
