@@ -1,0 +1,159 @@
+"""Run an ASGI app under uvicorn or a WSGI app under werkzeug's threaded server, in a thread.
+
+Both servers bind ``127.0.0.1`` on a free port chosen by the kernel (port 0, so two tests never
+race for a port), are ready when the context manager yields, and are stopped and joined when it
+exits, even if the test failed. Use them for tests that must cross a real socket::
+
+    from tests.support.servers import serve_asgi, serve_wsgi
+
+    def test_over_http() -> None:
+        with serve_asgi(app) as server:          # uvicorn, HTTP/1.1 and websockets
+            response = httpx.get(server.url + "/")
+            ws_url = server.ws_url + "/ws"       # ws://127.0.0.1:<port>
+        with serve_wsgi(wsgi_app) as server:     # werkzeug make_server(threaded=True)
+            response = httpx.get(server.url + "/")
+
+Or as pytest fixtures: the factories ``asgi_server`` and ``wsgi_server`` (started servers are
+stopped at teardown) become available to a module that imports them, or to a whole directory
+through ``pytest_plugins = ["tests.support.servers"]`` in its top-level conftest::
+
+    from tests.support.servers import asgi_server  # noqa: F401  (a fixture)
+
+    def test_it(asgi_server: Callable[..., RunningServer]) -> None:  # noqa: F811
+        server = asgi_server(app)
+
+Neither helper touches global logging configuration (uvicorn gets ``log_config=None``), so
+``caplog`` keeps working in the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+__all__ = ["RunningServer", "asgi_server", "serve_asgi", "serve_wsgi", "wsgi_server"]
+
+#: Seconds to wait for a server to start or stop before the test fails instead of hanging.
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A server listening on loopback: ``url`` is ``http://127.0.0.1:<port>``."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """The base URL, without a trailing slash."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The websocket base URL, without a trailing slash."""
+        return f"ws://{self.host}:{self.port}"
+
+
+@contextlib.contextmanager
+def serve_asgi(app: Any, **config: Any) -> Iterator[RunningServer]:
+    """Serve ``app`` with uvicorn on ``127.0.0.1`` and a free port, in a background thread.
+
+    ``config`` goes to :class:`uvicorn.Config` (for example ``lifespan="on"`` or
+    ``ws="wsproto"``); the defaults are quiet (no access log, no logging set-up) and shut
+    down within two seconds even with open streams.
+    """
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    options: dict[str, Any] = {
+        "log_config": None,
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "off",
+        "timeout_graceful_shutdown": 2,
+    }
+    options.update(config)
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # reported to the test thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    try:
+        _wait_until(lambda: server.started or not thread.is_alive(), "uvicorn to start")
+        if not server.started:
+            raise RuntimeError(f"uvicorn did not start: {failure!r}")
+        yield RunningServer("127.0.0.1", port)
+    finally:
+        server.should_exit = True
+        thread.join(STOP_TIMEOUT)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(STOP_TIMEOUT)
+        sock.close()
+        if thread.is_alive():  # pragma: no cover - only when shutdown is broken
+            raise RuntimeError("uvicorn did not stop")
+
+
+@contextlib.contextmanager
+def serve_wsgi(app: Any) -> Iterator[RunningServer]:
+    """Serve ``app`` with werkzeug's threaded WSGI server on ``127.0.0.1`` and a free port.
+
+    One thread per request (``make_server(threaded=True)``), HTTP/1.1 with chunked streaming,
+    request logging left to the ``werkzeug`` logger.
+    """
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"werkzeug-{server.port}",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        yield RunningServer("127.0.0.1", server.port)
+    finally:
+        server.shutdown()
+        thread.join(STOP_TIMEOUT)
+        server.server_close()
+
+
+@pytest.fixture
+def asgi_server() -> Iterator[Callable[..., RunningServer]]:
+    """Factory fixture: ``asgi_server(app, **uvicorn_config)`` starts uvicorn until teardown."""
+    with contextlib.ExitStack() as stack:
+        yield lambda app, **config: stack.enter_context(serve_asgi(app, **config))
+
+
+@pytest.fixture
+def wsgi_server() -> Iterator[Callable[[Any], RunningServer]]:
+    """Factory fixture: ``wsgi_server(app)`` starts a threaded WSGI server until teardown."""
+    with contextlib.ExitStack() as stack:
+        yield lambda app: stack.enter_context(serve_wsgi(app))
+
+
+def _wait_until(condition: Callable[[], bool], what: str) -> None:
+    event = threading.Event()
+    for _ in range(int(START_TIMEOUT / 0.01)):
+        if condition():
+            return
+        event.wait(0.01)
+    raise TimeoutError(f"timed out waiting for {what}")
