@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ._headers import decide_headers
-from .consent import ENVIRON_KEY, SecretKey
+from .consent import ENVIRON_KEY, POLICY_KEY, SecretKey
 from .enforcer import Enforcer, Exchange, ReportCallback
 from .policy import Policy
 
@@ -91,6 +91,7 @@ class ConsentMiddleware:
         exchange = self.enforcer.begin("; ".join(cookies) if cookies else None, gpc)
         state = exchange.state
         scope[ENVIRON_KEY] = state
+        scope[POLICY_KEY] = self.policy
         # A new dict: a server may share the lifespan state between requests.
         scope["state"] = {**scope.get("state", {}), "consent": state}
         return exchange

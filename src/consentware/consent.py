@@ -28,7 +28,14 @@ from itsdangerous import BadData, URLSafeSerializer
 
 from .policy import NECESSARY, Policy
 
-__all__ = ["ENVIRON_KEY", "ConsentCookie", "ConsentState", "SecretKey", "get_consent"]
+__all__ = [
+    "ENVIRON_KEY",
+    "POLICY_KEY",
+    "ConsentCookie",
+    "ConsentState",
+    "SecretKey",
+    "get_consent",
+]
 
 SecretKey = str | bytes | Sequence[str | bytes] | None
 
@@ -326,6 +333,8 @@ def _validate(payload: Any) -> _Choice | None:
 
 #: Where the middlewares put the request's :class:`ConsentState` (WSGI environ, ASGI scope).
 ENVIRON_KEY: Final = "consentware.consent"
+#: Where the middlewares put their :class:`~consentware.Policy`, for template helpers.
+POLICY_KEY: Final = "consentware.policy"
 
 
 def get_consent(obj: Any) -> ConsentState:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._headers import decide_headers
-from .consent import ENVIRON_KEY, SecretKey
+from .consent import ENVIRON_KEY, POLICY_KEY, SecretKey
 from .enforcer import Enforcer, ReportCallback
 from .policy import Policy
 
@@ -61,6 +61,7 @@ class ConsentMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         exchange = self.enforcer.begin(environ.get("HTTP_COOKIE"), environ.get("HTTP_SEC_GPC"))
         environ[ENVIRON_KEY] = exchange.state
+        environ[POLICY_KEY] = self.policy
         on_report = self.on_report
 
         def consent_start_response(
