@@ -119,6 +119,7 @@ class Policy:
         "_match_cache",
         "_necessary_exact",
         "_necessary_prefixes",
+        "_necessary_regexes",
         "_prefix_lengths",
         "_prefixes",
         "_regexes",
@@ -216,7 +217,9 @@ class Policy:
         """
         if name in self._necessary_exact:
             return True
-        return name.startswith(self._necessary_prefixes) if self._necessary_prefixes else False
+        if self._necessary_prefixes and name.startswith(self._necessary_prefixes):
+            return True
+        return any(regex.fullmatch(name) for regex in self._necessary_regexes)
 
     def _match_slow(self, name: str) -> CookieRule | None:
         prefixes = self._prefixes
@@ -249,6 +252,7 @@ class Policy:
         necessary = [r for r in self.rules if r.category == NECESSARY]
         self._necessary_exact = frozenset(r.pattern for r in necessary if r.kind == "exact")
         self._necessary_prefixes = tuple(r.pattern[:-1] for r in necessary if r.kind == "prefix")
+        self._necessary_regexes = tuple(r.regex for r in necessary if r.regex is not None)
 
     def __repr__(self) -> str:
         return (
