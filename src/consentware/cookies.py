@@ -68,6 +68,11 @@ def is_deletion(set_cookie: str, now: float) -> bool:
     ``Max-Age`` wins over ``Expires`` and the last valid attribute of each kind counts, as in
     RFC 6265bis section 5.6. Only a line that surely deletes returns true.
     """
+    # A browser that cuts the line at a control character never sees the attributes after
+    # it: "_ga=1\x00; Max-Age=0" stores _ga=1 there, so it is not a deletion.
+    ctl = _CTL.search(set_cookie)
+    if ctl is not None:
+        set_cookie = set_cookie[: ctl.start()]
     _, sep, attributes = set_cookie.partition(";")
     if not sep:
         return False
