@@ -16,6 +16,8 @@ cookie signed with it has expired (``max_age_days``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -34,6 +36,7 @@ __all__ = [
     "ConsentCookie",
     "ConsentState",
     "SecretKey",
+    "derive_secret_key",
     "get_consent",
 ]
 
@@ -329,6 +332,23 @@ def _validate(payload: Any) -> _Choice | None:
         if name != NECESSARY:
             clean[name] = bool(decision)
     return _Choice(clean, revision, timestamp, consent_id)
+
+
+def derive_secret_key(secret: str | bytes, fallbacks: Iterable[str | bytes] = ()) -> SecretKey:
+    """Consent-cookie keys from a framework secret: ``HMAC-SHA256(secret, "consentware")``.
+
+    The framework helpers use it when no key is given (Flask's ``secret_key``, Django's
+    ``SECRET_KEY``), so the raw secret never signs the consent cookie. ``fallbacks`` (older
+    secrets still accepted, e.g. ``SECRET_KEY_FALLBACKS``) give a key list that verifies with
+    each of them and signs with ``secret``.
+    """
+
+    def derive(key: str | bytes) -> str:
+        raw = key.encode() if isinstance(key, str) else key
+        return hmac.new(raw, b"consentware", hashlib.sha256).hexdigest()
+
+    older = [derive(key) for key in fallbacks if key]
+    return [*older, derive(secret)] if older else derive(secret)
 
 
 #: Where the middlewares put the request's :class:`ConsentState` (WSGI environ, ASGI scope).
