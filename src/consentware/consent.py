@@ -323,6 +323,9 @@ def _validate(payload: Any) -> _Choice | None:
         return None
     if not isinstance(timestamp, int) or isinstance(revision, bool) or isinstance(timestamp, bool):
         return None
+    # A huge JSON integer would overflow the float age arithmetic in loads().
+    if not 0 <= timestamp < 2**53:
+        return None
     if not isinstance(consent_id, str) or len(consent_id) > 64:
         return None
     clean: dict[str, bool] = {}
