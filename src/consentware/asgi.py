@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -29,6 +30,8 @@ from .enforcer import Enforcer, Exchange, ReportCallback
 from .policy import Policy
 
 __all__ = ["ConsentMiddleware"]
+
+logger = logging.getLogger("consentware")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -80,21 +83,36 @@ class ConsentMiddleware:
         await self.app(scope, receive, _ConsentSend(send, exchange, self.on_report))
 
     def _begin(self, scope: Scope) -> Exchange:
-        cookies: list[str] = []
-        gpc: str | None = None
-        for name, value in scope.get("headers", ()):
-            lowered = name.lower()
-            if lowered == b"cookie":
-                cookies.append(value.decode("latin-1"))
-            elif lowered == b"sec-gpc":
-                gpc = value.decode("latin-1")
-        exchange = self.enforcer.begin("; ".join(cookies) if cookies else None, gpc)
+        try:
+            cookie, gpc = _request_headers(scope)
+        except Exception:
+            logger.exception("consentware could not read the request headers; only necessary pass")
+            cookie, gpc = None, None
+        exchange = self.enforcer.begin(cookie, gpc)
         state = exchange.state
         scope[ENVIRON_KEY] = state
         scope[POLICY_KEY] = self.policy
-        # A new dict: a server may share the lifespan state between requests.
-        scope["state"] = {**scope.get("state", {}), "consent": state}
+        # ASGI gives each request its own copy of the lifespan state. Write into that copy, so
+        # outer layers already holding it (Starlette's request.state) see the consent too.
+        request_state = scope.get("state")
+        if isinstance(request_state, MutableMapping):
+            request_state["consent"] = state
+        else:
+            scope["state"] = {"consent": state}
         return exchange
+
+
+def _request_headers(scope: Scope) -> tuple[str | None, str | None]:
+    """The request's ``Cookie`` headers joined with ``"; "``, and its ``Sec-GPC`` value."""
+    cookies: list[str] = []
+    gpc: str | None = None
+    for name, value in scope.get("headers", ()):
+        lowered = name.lower()
+        if lowered == b"cookie":
+            cookies.append(value.decode("latin-1"))
+        elif lowered == b"sec-gpc":
+            gpc = value.decode("latin-1")
+    return ("; ".join(cookies) if cookies else None), gpc
 
 
 class _ConsentSend:
