@@ -173,7 +173,8 @@ class Enforcer:
             return ()
         rule = self.policy.match(name)
         places = ((d, rule.path) for d in rule.domains) if rule else (("", "/"),)
-        lines = tuple(deletion_header(name, domain=d, path=p) for d, p in places)
+        # dict.fromkeys: a __Host- cookie lives in one place whatever the rule declares.
+        lines = tuple(dict.fromkeys(deletion_header(name, domain=d, path=p) for d, p in places))
         if len(self._deletions) >= 4096:
             self._deletions.clear()
         self._deletions[name] = lines
