@@ -1,0 +1,202 @@
+"""Flask extension: consentware's WSGI middleware around a Flask app, with template helpers.
+
+:class:`Consentware` wraps ``app.wsgi_app`` in :class:`consentware.wsgi.ConsentMiddleware`, so
+every ``Set-Cookie`` of the response is decided by the core, including the cookies Flask
+writes after the ``after_request`` functions ran (its own session cookie). The request's
+consent is :data:`consent` (a proxy to the current request's
+:class:`~consentware.ConsentState`) or ``consentware.get_consent(flask.request)``; templates get
+``consent``, ``consent_banner()`` and ``consent_mode_script()``.
+
+Options come from keyword arguments or from ``app.config`` (arguments win):
+
+``CONSENTWARE_POLICY``
+    a :class:`~consentware.Policy`, a policy dict, or the path of a TOML file;
+    :meth:`Policy.default` when unset.
+``CONSENTWARE_SECRET_KEY``
+    signs the consent cookie (a list rotates keys: the last signs). When unset, a key is
+    derived from ``app.secret_key`` (and ``SECRET_KEY_FALLBACKS``, for rotation) with
+    HMAC-SHA256, never the raw secret; ``None`` keeps the cookie unsigned.
+``CONSENTWARE_<OPTION>``
+    any other keyword of the WSGI middleware, e.g. ``CONSENTWARE_ON_REPORT``.
+
+Declare the session cookie (``session`` unless ``SESSION_COOKIE_NAME`` says otherwise) as
+``necessary`` in the policy: an undeclared cookie is blocked under ``unknown_cookies = "block"``.
+:meth:`Consentware.init_app` logs a warning when it is not.
+
+Example, with an app factory::
+
+    from flask import Flask
+    from consentware.flask import Consentware, consent
+
+    consentware = Consentware()
+
+    def create_app() -> Flask:
+        app = Flask(__name__)
+        app.config["CONSENTWARE_POLICY"] = "cookies.toml"
+        consentware.init_app(app)
+        return app
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from flask import Flask, current_app, request
+from markupsafe import Markup
+from werkzeug.local import LocalProxy
+
+from .consent import ConsentState, SecretKey, derive_secret_key, get_consent
+from .consent_mode import gtag_consent_script
+from .policy import Policy
+from .wsgi import ConsentMiddleware
+
+__all__ = ["EXTENSION_KEY", "Consentware", "FlaskConsent", "consent", "derive_secret_key"]
+
+logger = logging.getLogger("consentware")
+
+#: The key of :attr:`flask.Flask.extensions` that holds an app's :class:`FlaskConsent`.
+EXTENSION_KEY: Final = "consentware"
+CONFIG_PREFIX: Final = "CONSENTWARE_"
+DEFAULT_PREFIX: Final = "/_consent"
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class FlaskConsent:
+    """What :meth:`Consentware.init_app` set up for one app (at ``app.extensions``)."""
+
+    policy: Policy
+    middleware: ConsentMiddleware
+    prefix: str
+
+
+class Consentware:
+    """The Flask extension. Holds only the options given here; per-app data lives in
+    ``app.extensions["consentware"]``, so one instance serves any number of apps.
+
+    :param app: initialise this app at once (otherwise call :meth:`init_app`).
+    :param options: ``policy``, ``secret_key`` and any keyword of
+        :class:`consentware.wsgi.ConsentMiddleware`; they win over ``app.config``.
+    """
+
+    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+        self.options = dict(options)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, **options: Any) -> None:
+        """Wrap ``app.wsgi_app`` and register the template helpers.
+
+        ``options`` win over those given to the constructor, which win over ``app.config``.
+        Raises :class:`ValueError` for a bad policy or an unknown option.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("consentware is already initialised on this app")
+        merged = {**_config_options(app.config), **self.options, **options}
+        policy = load_policy(merged.pop("policy", None))
+        secret_key = merged.pop("secret_key", _UNSET)
+        if secret_key is _UNSET:
+            secret_key = _app_secret_key(app)
+        _check_options(merged)
+        middleware = ConsentMiddleware(app.wsgi_app, policy, secret_key=secret_key, **merged)
+        app.wsgi_app = middleware  # type: ignore[method-assign]
+        prefix = merged.get("prefix", DEFAULT_PREFIX)
+        app.extensions[EXTENSION_KEY] = FlaskConsent(policy, middleware, str(prefix))
+        app.add_template_global(consent, "consent")
+        app.add_template_global(consent_banner, "consent_banner")
+        app.add_template_global(consent_mode_script, "consent_mode_script")
+        _warn_undeclared_session_cookie(app, policy)
+
+
+def load_policy(value: Policy | Mapping[str, Any] | str | os.PathLike[str] | None) -> Policy:
+    """A :class:`Policy` from a policy, a dict, a TOML path, or ``None`` (the default)."""
+    if value is None:
+        return Policy.default()
+    if isinstance(value, Policy):
+        return value
+    if isinstance(value, Mapping):
+        return Policy.from_dict(value)
+    if isinstance(value, str | os.PathLike):
+        return Policy.from_toml(value)
+    raise ValueError(f"policy: expected a Policy, a dict or a TOML path, got {value!r}")
+
+
+def _config_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key[len(CONFIG_PREFIX) :].lower(): value
+        for key, value in config.items()
+        if key.startswith(CONFIG_PREFIX)
+    }
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    accepted = inspect.signature(ConsentMiddleware).parameters
+    for name in options:
+        if name in ("app", "policy") or name not in accepted:
+            raise ValueError(f"{CONFIG_PREFIX}{name.upper()}: unknown consentware option")
+
+
+def _app_secret_key(app: Flask) -> SecretKey:
+    if not app.secret_key:
+        return None
+    return derive_secret_key(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS") or ())
+
+
+def _warn_undeclared_session_cookie(app: Flask, policy: Policy) -> None:
+    name = app.config.get("SESSION_COOKIE_NAME") or "session"
+    if policy.category_of(name) is None and policy.unknown_cookies == "block":
+        logger.warning(
+            "Flask's session cookie %r matches no rule of the policy, so it is blocked: "
+            "declare it in the category 'necessary'",
+            name,
+        )
+
+
+def _current() -> FlaskConsent:
+    try:
+        extension = current_app.extensions[EXTENSION_KEY]
+    except KeyError:
+        raise RuntimeError("consentware.flask.Consentware is not initialised on this app") from None
+    assert isinstance(extension, FlaskConsent)
+    return extension
+
+
+def _current_consent() -> ConsentState:
+    return get_consent(request)
+
+
+consent: LocalProxy[ConsentState] = LocalProxy(_current_consent)
+"""The current request's :class:`~consentware.ConsentState` (reading it adds ``Vary: Cookie``)."""
+
+
+def consent_banner(*, next_url: str | None = None, nonce: str | None = None) -> Markup:
+    """The consent banner for the current request (``consentware.banner_html``).
+
+    ``next_url`` is where the form returns to, by default the current path and query string;
+    ``nonce`` is the page's Content-Security-Policy nonce.
+    """
+    extension = _current()
+    if next_url is None:
+        query = request.query_string.decode("latin-1")
+        next_url = request.path + (f"?{query}" if query else "")
+    render = importlib.import_module("consentware.banner").banner_html
+    banner: Markup = render(
+        get_consent(request),
+        extension.policy,
+        prefix=extension.prefix,
+        next_url=next_url,
+        nonce=nonce,
+    )
+    return banner
+
+
+def consent_mode_script(*, nonce: str | None = None) -> Markup:
+    """The Google Consent Mode v2 defaults for the current request, as an inline script."""
+    return gtag_consent_script(get_consent(request), _current().policy, nonce=nonce)
