@@ -1,0 +1,125 @@
+"""Starlette and FastAPI helpers around consentware's pure ASGI middleware.
+
+The middleware is :class:`consentware.asgi.ConsentMiddleware`, re-exported here; it puts the
+request's :class:`~consentware.ConsentState` at ``request.state.consent``. This module adds
+:func:`get_consent` (a FastAPI dependency too) and the template helpers: :func:`consent_context`
+builds the context a template needs, :func:`install_templates` adds it to every
+``Jinja2Templates`` response.
+
+Example::
+
+    from typing import Annotated
+    from fastapi import Depends, FastAPI, Request
+    from fastapi.templating import Jinja2Templates
+    from consentware import ConsentState
+    from consentware.starlette import ConsentMiddleware, get_consent, install_templates
+
+    app = FastAPI()
+    app.add_middleware(ConsentMiddleware, policy=policy, secret_key="…")
+    templates = install_templates(Jinja2Templates(directory="templates"))
+
+    @app.get("/")
+    def home(request: Request, consent: Annotated[ConsentState, Depends(get_consent)]):
+        stats = consent.allows("statistical")
+        return templates.TemplateResponse(request, "home.html", {"stats": stats})
+
+In the template: ``{{ consent.granted }}``, ``{{ consent_banner() }}`` and
+``{{ consent_mode_script(nonce=...) }}``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
+from markupsafe import Markup
+from starlette.requests import HTTPConnection
+
+from . import consent as _consent
+from .asgi import ConsentMiddleware
+from .consent import POLICY_KEY, ConsentState
+from .consent_mode import gtag_consent_script
+from .policy import Policy
+
+if TYPE_CHECKING:
+    from starlette.templating import Jinja2Templates
+
+__all__ = [
+    "ConsentMiddleware",
+    "consent_context",
+    "get_consent",
+    "get_policy",
+    "install_templates",
+]
+
+DEFAULT_PREFIX: Final = "/_consent"
+
+
+def get_consent(request: HTTPConnection) -> ConsentState:
+    """The request's :class:`~consentware.ConsentState`; use it as a FastAPI dependency::
+
+        def view(consent: Annotated[ConsentState, Depends(get_consent)]) -> ...
+
+    Raises :class:`LookupError` when the middleware is not installed.
+    """
+    return _consent.get_consent(request.scope)
+
+
+def get_policy(request: HTTPConnection) -> Policy:
+    """The :class:`~consentware.Policy` of the middleware that saw this request."""
+    policy = request.scope.get(POLICY_KEY)
+    if not isinstance(policy, Policy):
+        raise LookupError(
+            "no consentware policy on this request: is consentware's ConsentMiddleware installed?"
+        )
+    return policy
+
+
+def consent_context(request: HTTPConnection, *, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
+    """The template context of this request: ``consent``, ``consent_banner`` and
+    ``consent_mode_script``.
+
+    ``consent_banner(next_url=None, nonce=None)`` renders ``consentware.banner_html`` posting to
+    ``prefix`` and returning to the current page; ``consent_mode_script(nonce=None)`` renders
+    the Google Consent Mode v2 defaults.
+    """
+    state = get_consent(request)
+    policy = get_policy(request)
+    url = request.url
+    here = url.path + (f"?{url.query}" if url.query else "")
+
+    def consent_banner(*, next_url: str | None = None, nonce: str | None = None) -> Markup:
+        render = importlib.import_module("consentware.banner").banner_html
+        banner: Markup = render(
+            state,
+            policy,
+            prefix=prefix,
+            next_url=here if next_url is None else next_url,
+            nonce=nonce,
+        )
+        return banner
+
+    def consent_mode_script(*, nonce: str | None = None) -> Markup:
+        return gtag_consent_script(state, policy, nonce=nonce)
+
+    return {
+        "consent": state,
+        "consent_banner": consent_banner,
+        "consent_mode_script": consent_mode_script,
+    }
+
+
+def install_templates(
+    templates: Jinja2Templates, *, prefix: str = DEFAULT_PREFIX
+) -> Jinja2Templates:
+    """Add :func:`consent_context` to every response ``templates`` renders; returns ``templates``.
+
+    Starlette applies context processors after the view's context, so these three names are
+    reserved in templates rendered by ``templates``.
+    """
+
+    def processor(request: Any) -> dict[str, Any]:
+        return consent_context(request, prefix=prefix)
+
+    templates.context_processors.append(processor)
+    return templates
