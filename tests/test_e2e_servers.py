@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import Any, ClassVar
+from wsgiref.validate import validator
 
 import httpx
 import pytest
@@ -22,7 +23,11 @@ from consentware.asgi import ConsentMiddleware as AsgiConsent
 from consentware.wsgi import ConsentMiddleware as WsgiConsent
 from tests.support.servers import RunningServer, serve_asgi, serve_wsgi
 
-pytestmark = pytest.mark.e2e
+pytestmark = [
+    pytest.mark.e2e,
+    # A validator warning is a PEP 3333 violation: fail on it.
+    pytest.mark.filterwarnings("error::wsgiref.validate.WSGIWarning"),
+]
 
 POLICY = Policy.default()
 CODEC = ConsentCookie(POLICY)
@@ -117,8 +122,21 @@ def asgi_url(asgi_running: RunningServer) -> str:
 
 @pytest.fixture(scope="module")
 def wsgi_url() -> Iterator[str]:
-    with serve_wsgi(WsgiConsent(raw_wsgi, POLICY)) as server:
+    # PEP 3333 validators on both sides of the middleware, under a real server too.
+    app = validator(WsgiConsent(validator(raw_wsgi), POLICY))
+    with serve_wsgi(_port_as_text(app)) as server:
         yield server.url
+
+
+def _port_as_text(app: Any) -> Any:
+    """Werkzeug's server puts ``REMOTE_PORT`` in the environ as an int; the validator wants str."""
+
+    def fixed(environ: dict[str, Any], start_response: Any) -> Any:
+        if "REMOTE_PORT" in environ:
+            environ["REMOTE_PORT"] = str(environ["REMOTE_PORT"])
+        return app(environ, start_response)
+
+    return fixed
 
 
 @pytest.fixture(params=["asgi-uvicorn", "wsgi-werkzeug"])

@@ -119,6 +119,17 @@ def validated(app: WsgiApp, **options: Any) -> WsgiApp:
     return validator(ConsentMiddleware(validator(app), POLICY, **options))  # type: ignore[no-any-return]
 
 
+def bare(app: WsgiApp) -> WsgiApp:
+    return ConsentMiddleware(app, POLICY)
+
+
+def validated_twice(app: WsgiApp) -> WsgiApp:
+    return validated(app)
+
+
+WRAPPINGS = [pytest.param(bare, id="bare"), pytest.param(validated_twice, id="validated")]
+
+
 def setting(headers: list[tuple[str, str]], body: bytes = b"ok") -> WsgiApp:
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         start_response("200 OK", list(headers))
@@ -268,7 +279,10 @@ def test_exc_info_headers_are_filtered_and_exc_info_passed_on() -> None:
     assert served.body == b"error page"
 
 
-def test_exc_info_after_headers_were_sent_reraises_the_apps_error() -> None:
+@pytest.mark.parametrize("wrapping", WRAPPINGS)
+def test_exc_info_after_headers_were_sent_reraises_the_apps_error(
+    wrapping: Callable[[WsgiApp], WsgiApp],
+) -> None:
     error = KeyError("too late")
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
@@ -281,7 +295,7 @@ def test_exc_info_after_headers_were_sent_reraises_the_apps_error() -> None:
         yield b"never"
 
     with pytest.raises(KeyError) as raised:
-        serve(ConsentMiddleware(app, POLICY), environ_for())
+        serve(wrapping(app), environ_for())
     assert raised.value is error
 
 
@@ -479,18 +493,24 @@ class AppError(Exception):
     pass
 
 
-def test_the_apps_exception_before_start_response_propagates_unchanged() -> None:
+@pytest.mark.parametrize("wrapping", WRAPPINGS)
+def test_the_apps_exception_before_start_response_propagates_unchanged(
+    wrapping: Callable[[WsgiApp], WsgiApp],
+) -> None:
     error = AppError("app bug")
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         raise error
 
     with pytest.raises(AppError) as raised:
-        serve(ConsentMiddleware(app, POLICY), environ_for())
+        serve(wrapping(app), environ_for())
     assert raised.value is error
 
 
-def test_the_apps_exception_while_iterating_propagates_unchanged() -> None:
+@pytest.mark.parametrize("wrapping", WRAPPINGS)
+def test_the_apps_exception_while_iterating_propagates_unchanged(
+    wrapping: Callable[[WsgiApp], WsgiApp],
+) -> None:
     error = AppError("mid-stream")
     body = ClosingBody()
 
@@ -509,7 +529,7 @@ def test_the_apps_exception_while_iterating_propagates_unchanged() -> None:
         return body
 
     with pytest.raises(AppError) as raised:
-        serve(ConsentMiddleware(app, POLICY), environ_for())
+        serve(wrapping(app), environ_for())
     assert raised.value is error
     assert body.closed == 1
 
@@ -527,9 +547,11 @@ def test_the_apps_exception_while_iterating_propagates_unchanged() -> None:
 def test_the_wsgi_example_sets_only_consented_cookies(
     cookie: str | None, passed: list[str]
 ) -> None:
-    from examples.wsgi_app import app
+    from examples import wsgi_app
 
-    served = serve(validator(app), environ_for(cookie))
+    served = serve(validator(wsgi_app.app), environ_for(cookie))
+    assert served.cookie_names() == passed
+    served = serve(validator(ConsentMiddleware(validator(wsgi_app.site))), environ_for(cookie))
     assert served.status == "200 OK"
     assert served.cookie_names() == passed
     assert b"statistical" in served.body
