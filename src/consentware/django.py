@@ -1,0 +1,304 @@
+"""Django middleware and template context processor.
+
+:class:`ConsentMiddleware` reads the visitor's consent before the view runs (``request.consent``
+and ``consentware.get_consent(request)``) and, on the way out, lets consentware's core decide on
+every cookie of the final response: blocked morsels are removed from ``response.cookies``, the
+core's deletion lines for held cookies now refused are added, and ``Vary: Cookie`` is patched
+in when the decision says so. It works under WSGI and ASGI (sync and async capable).
+
+Put it **first** in ``MIDDLEWARE``: it sees the response last, so the cookies set by every later
+middleware or view (sessions, CSRF, messages, ...) are covered::
+
+    MIDDLEWARE = [
+        "consentware.django.ConsentMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        ...
+    ]
+
+    CONSENTWARE = {                      # the policy schema, plus middleware options
+        "categories": {"statistical": {"title": "Statistics"}},
+        "cookies": [{"name": "_ga", "category": "statistical"}],
+        # "secret_key": ...,             # default: derived from SECRET_KEY (and fallbacks)
+        # "on_report": "myapp.consent.log_report",   # a callable or its dotted path
+        # "policy": "cookies.toml",      # instead of the schema keys: a TOML path or a Policy
+    }
+
+    TEMPLATES[0]["OPTIONS"]["context_processors"].append("consentware.django.context_processor")
+
+``CONSENTWARE`` unset means :meth:`Policy.default`, which already declares Django's
+``sessionid``, ``csrftoken`` and ``django_language`` as necessary. Declare ``messages`` too if
+you use the cookie message storage.
+
+If consentware itself fails on a response, only necessary cookies go out and the error is
+logged with its traceback on logger ``consentware``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.cookies import CookieError, Morsel, SimpleCookie
+from typing import Any, Final
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.cache import patch_vary_headers
+from django.utils.module_loading import import_string
+from markupsafe import Markup
+
+from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey, derive_secret_key
+from .consent_mode import gtag_consent_script
+from .cookies import classification_name
+from .enforcer import Decision, Enforcer, Exchange, ReportCallback, deliver_report
+from .policy import Policy
+
+__all__ = ["ConsentMiddleware", "DjangoConsentConfig", "context_processor", "load_config"]
+
+logger = logging.getLogger("consentware")
+
+DEFAULT_PREFIX: Final = "/_consent"
+_OPTION_KEYS: Final = ("secret_key", "on_report", "policy", "prefix")
+_UNSET: Any = object()
+
+# Django's own cookies: (setting of the name, default name, the middleware that sets it).
+_DJANGO_COOKIES: Final = (
+    ("SESSION_COOKIE_NAME", "sessionid", "django.contrib.sessions.middleware.SessionMiddleware"),
+    ("CSRF_COOKIE_NAME", "csrftoken", "django.middleware.csrf.CsrfViewMiddleware"),
+    ("LANGUAGE_COOKIE_NAME", "django_language", "django.middleware.locale.LocaleMiddleware"),
+    ("", "messages", "django.contrib.messages.middleware.MessageMiddleware"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DjangoConsentConfig:
+    """``settings.CONSENTWARE`` resolved: the policy, the key, the report callback, the prefix."""
+
+    policy: Policy
+    secret_key: SecretKey
+    on_report: ReportCallback | None
+    prefix: str
+
+
+def load_config() -> DjangoConsentConfig:
+    """Read ``settings.CONSENTWARE``; raises :class:`ImproperlyConfigured` naming the bad key."""
+    raw = getattr(settings, "CONSENTWARE", None)
+    if raw is None:
+        raw = {}
+    if isinstance(raw, Policy):
+        raw = {"policy": raw}
+    if not isinstance(raw, Mapping):
+        raise ImproperlyConfigured("settings.CONSENTWARE: expected a dict")
+    data = dict(raw)
+    options = {key: data.pop(key) for key in _OPTION_KEYS if key in data}
+    try:
+        policy = _policy(options.get("policy"), data)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"settings.CONSENTWARE: {exc}") from exc
+    secret_key = options.get("secret_key", _UNSET)
+    if secret_key is _UNSET:
+        secret_key = derive_secret_key(
+            settings.SECRET_KEY, getattr(settings, "SECRET_KEY_FALLBACKS", ())
+        )
+    on_report = options.get("on_report")
+    if isinstance(on_report, str):
+        on_report = import_string(on_report)
+    if on_report is not None and not callable(on_report):
+        raise ImproperlyConfigured("settings.CONSENTWARE.on_report: expected a callable")
+    return DjangoConsentConfig(
+        policy, secret_key, on_report, str(options.get("prefix", DEFAULT_PREFIX))
+    )
+
+
+def _policy(value: Any, schema: Mapping[str, Any]) -> Policy:
+    if value is None:
+        return Policy.from_dict(schema) if schema else Policy.default()
+    if schema:
+        raise ValueError(f"give either 'policy' or the policy keys, not both: {sorted(schema)}")
+    if isinstance(value, Policy):
+        return value
+    if isinstance(value, Mapping):
+        return Policy.from_dict(value)
+    if isinstance(value, str | os.PathLike):
+        return Policy.from_toml(value)
+    raise ValueError(f"policy: expected a Policy, a dict or a TOML path, got {value!r}")
+
+
+class ConsentMiddleware:
+    """Enforce cookie consent on every Django response; list it first in ``MIDDLEWARE``.
+
+    Configured from ``settings.CONSENTWARE`` when Django loads the middleware chain.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        self.config = load_config()
+        self.policy = self.config.policy
+        self.enforcer = Enforcer(self.policy, self.config.secret_key)
+        self.on_report = self.config.on_report
+        _warn_undeclared_django_cookies(self.policy)
+
+    def __call__(self, request: Any) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        exchange = self._begin(request)
+        response = self.get_response(request)
+        self._enforce(exchange, response)
+        return response
+
+    async def __acall__(self, request: Any) -> Any:
+        exchange = self._begin(request)
+        response = await self.get_response(request)
+        self._enforce(exchange, response)
+        return response
+
+    def _begin(self, request: Any) -> Exchange:
+        meta = request.META
+        exchange = self.enforcer.begin(meta.get("HTTP_COOKIE"), meta.get("HTTP_SEC_GPC"))
+        state = exchange.state
+        request.consent = state
+        request.consentware = self.config
+        # get_consent() looks in request.environ (WSGI) or request.scope (ASGI) first.
+        meta[ENVIRON_KEY] = state
+        meta[POLICY_KEY] = self.policy
+        scope = getattr(request, "scope", None)
+        if isinstance(scope, dict):
+            scope[ENVIRON_KEY] = state
+            scope[POLICY_KEY] = self.policy
+        return exchange
+
+    def _enforce(self, exchange: Exchange, response: Any) -> None:
+        try:
+            decision = _apply(exchange, response)
+        except Exception:
+            # Not even the fail-closed path worked: drop every cookie rather than let one out
+            # unexamined.
+            logger.exception("consentware could not read the response cookies; all dropped")
+            response.cookies = SimpleCookie()
+            if response.has_header("Set-Cookie"):
+                del response.headers["Set-Cookie"]
+            return
+        deliver_report(self.on_report, decision.report)
+
+
+def _apply(exchange: Exchange, response: Any) -> Decision:
+    """Decide on the response's cookies with the core and apply the decision to it."""
+    cookies: SimpleCookie = response.cookies
+    morsels = list(cookies.items())
+    lines = [morsel.OutputString() for _, morsel in morsels]
+    # A Set-Cookie header set by hand (``response["Set-Cookie"] = ...``) goes out too.
+    raw_header = response.headers.get("Set-Cookie")
+    if raw_header is not None:
+        lines.append(raw_header)
+    try:
+        decision = exchange.decide(lines)
+    except Exception as exc:
+        logger.exception("consentware failed on a response; only necessary cookies pass")
+        decision = exchange.fail_closed(lines, exc)
+    for (key, _), passes in zip(morsels, decision.keep, strict=False):
+        if not passes:
+            del cookies[key]
+    if raw_header is not None and not decision.keep[-1]:
+        del response.headers["Set-Cookie"]
+    for line in decision.added:
+        _add_line(cookies, line)
+    if decision.vary:
+        patch_vary_headers(response, ("Cookie",))
+    return decision
+
+
+class _LineMorsel(Morsel[str]):
+    """A ``Set-Cookie`` value written by the core, emitted verbatim by Django's handlers.
+
+    Django renders ``response.cookies`` with ``morsel.output(header="")``, which calls
+    :meth:`OutputString`; a ``SimpleCookie`` holds one morsel per key, so the core's lines
+    (several for one name, one per domain) cannot be rebuilt as ordinary morsels without
+    re-implementing them.
+    """
+
+    def __init__(self, key: str, line: str) -> None:
+        super().__init__()
+        self.set(key, "", "")
+        self.line = line
+
+    def OutputString(self, attrs: Any = None) -> str:  # noqa: N802 (the stdlib's name)
+        return self.line
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_LineMorsel, (self.key, self.line))
+
+
+def _add_line(cookies: SimpleCookie, line: str) -> None:
+    name = classification_name(line)
+    try:
+        morsel = _LineMorsel(name, line)
+    except CookieError:
+        # The key only names the morsel inside Django; the line carries the real name.
+        morsel = _LineMorsel("consentware-deletion", line)
+    key = morsel.key
+    index = 1
+    while key in cookies:
+        key = f"{morsel.key}#{index}"
+        index += 1
+    cookies[key] = morsel
+
+
+def _warn_undeclared_django_cookies(policy: Policy) -> None:
+    """Warn about Django's own cookies, set by an installed middleware, that would be blocked."""
+    if policy.unknown_cookies != "block":
+        return
+    middleware = set(getattr(settings, "MIDDLEWARE", None) or ())
+    for setting, default, setter in _DJANGO_COOKIES:
+        name = getattr(settings, setting, default) if setting else default
+        if setter in middleware and isinstance(name, str) and policy.category_of(name) is None:
+            logger.warning(
+                "Django's %r cookie matches no rule of the consentware policy, so it is "
+                "blocked: declare it in the category 'necessary'",
+                name,
+            )
+
+
+def context_processor(request: Any) -> dict[str, Any]:
+    """Template context: ``consent``, ``consent_banner`` and ``consent_mode_script``.
+
+    Both helpers are callables, so ``{{ consent_banner }}`` and ``{{ consent_mode_script }}``
+    render in Django templates; the CSP nonce is ``request.csp_nonce`` when present (as set by
+    django-csp). Empty when the middleware did not see the request.
+    """
+    state = getattr(request, "consent", None)
+    config = getattr(request, "consentware", None)
+    if not isinstance(state, ConsentState) or not isinstance(config, DjangoConsentConfig):
+        return {}
+    nonce = getattr(request, "csp_nonce", None)
+    nonce = str(nonce) if nonce else None
+    policy = config.policy
+
+    def consent_banner() -> Markup:
+        render = importlib.import_module("consentware.banner").banner_html
+        banner: Markup = render(
+            state,
+            policy,
+            prefix=config.prefix,
+            next_url=request.get_full_path(),
+            nonce=nonce,
+        )
+        return banner
+
+    def consent_mode_script() -> Markup:
+        return gtag_consent_script(state, policy, nonce=nonce)
+
+    return {
+        "consent": state,
+        "consent_banner": consent_banner,
+        "consent_mode_script": consent_mode_script,
+    }

@@ -1,0 +1,411 @@
+"""The Django middleware and context processor, with Django's test clients (sync and async).
+
+Django settings can be configured once per process: this module configures them from
+``examples.django_project.settings`` only if nothing did before, and wraps every test in
+``override_settings`` with those settings, so it also runs after another module configured
+Django differently.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import django
+import pytest
+from asgiref.sync import iscoroutinefunction
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
+from django.template import engines
+from django.test import AsyncClient, Client, RequestFactory, override_settings
+from examples.django_project import settings as example_settings
+
+import consentware.django as consentware_django
+from consentware import ConsentCookie, Policy, get_consent
+from consentware.consent import derive_secret_key
+from consentware.django import ConsentMiddleware, context_processor, load_config
+from consentware.enforcer import Exchange
+
+EXAMPLE: dict[str, Any] = {
+    name: getattr(example_settings, name) for name in dir(example_settings) if name.isupper()
+}
+# Installed apps and databases cannot change per test without reloading; nothing here needs any.
+OVERRIDES = {k: v for k, v in EXAMPLE.items() if k not in ("INSTALLED_APPS", "DATABASES")}
+POLICY = Policy.from_dict(EXAMPLE["CONSENTWARE"])
+KEY = derive_secret_key(EXAMPLE["SECRET_KEY"])
+
+
+def configure_django() -> None:
+    """Configure Django from the example's settings unless something already did."""
+    if not settings.configured:
+        settings.configure(**EXAMPLE)
+    django.setup()
+
+
+@pytest.fixture(autouse=True)
+def example_settings_applied() -> Iterator[None]:
+    configure_django()
+    with override_settings(**OVERRIDES):
+        yield
+
+
+def consent_value(granted: list[str], key: Any = KEY, policy: Policy = POLICY) -> str:
+    return ConsentCookie(policy, key).dumps(granted)
+
+
+def client_with(granted: list[str] | None, cls: type[Any] = Client, **cookies: str) -> Any:
+    client = cls()
+    if granted is not None:
+        client.cookies["cookies_preferences"] = consent_value(granted)
+    for name, value in cookies.items():
+        client.cookies[name] = value
+    return client
+
+
+def lines(response: Any) -> list[str]:
+    """The Set-Cookie values Django's handlers would send for this response."""
+    return [morsel.output(header="").strip() for morsel in response.cookies.values()]
+
+
+def names(response: Any) -> set[str]:
+    return {line.split("=", 1)[0] for line in lines(response)}
+
+
+CASES = [
+    pytest.param(None, {"sessionid", "csrftoken"}, id="undecided"),
+    pytest.param([], {"sessionid", "csrftoken"}, id="rejected"),
+    pytest.param(["statistical"], {"sessionid", "csrftoken", "_ga"}, id="statistics"),
+    pytest.param(["third_party"], {"sessionid", "csrftoken", "_fbp"}, id="advertising"),
+    pytest.param(
+        ["statistical", "third_party"], {"sessionid", "csrftoken", "_ga", "_fbp"}, id="all"
+    ),
+]
+
+
+@pytest.mark.parametrize(("granted", "expected"), CASES)
+def test_sync_chain_sessions_csrf_and_trackers(
+    granted: list[str] | None, expected: set[str]
+) -> None:
+    response = client_with(granted).get("/state")
+    assert response.status_code == 200
+    assert names(response) == expected
+    assert response.json()["granted"] == sorted({"necessary", *(granted or [])})
+    assert "Cookie" in response["Vary"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("granted", "expected"), CASES)
+async def test_async_chain(granted: list[str] | None, expected: set[str]) -> None:
+    response = await client_with(granted, AsyncClient).get("/state")
+    assert names(response) == expected
+    assert response.json()["granted"] == sorted({"necessary", *(granted or [])})
+
+
+@pytest.mark.anyio
+async def test_async_view_under_the_async_chain() -> None:
+    response = await client_with(["statistical"], AsyncClient).get("/async-state")
+    assert names(response) == {"_ga"}
+    assert response.json()["statistics"] is True
+
+
+def test_middleware_is_sync_and_async_capable() -> None:
+    async def async_view(request: Any) -> HttpResponse:
+        return HttpResponse()
+
+    assert ConsentMiddleware.sync_capable
+    assert ConsentMiddleware.async_capable
+    assert iscoroutinefunction(ConsentMiddleware(async_view))
+    assert not iscoroutinefunction(ConsentMiddleware(lambda request: HttpResponse()))
+
+
+def test_messages_cookie_of_a_later_middleware_arrives() -> None:
+    response = client_with(None).get("/message")
+    assert response.status_code == 302
+    assert "messages" in names(response)
+
+
+def run(view: Any, cookie: str = "", **extra: Any) -> tuple[Any, HttpResponse]:
+    request = RequestFactory().get("/", HTTP_COOKIE=cookie, **extra)
+    response = ConsentMiddleware(view)(request)
+    return request, response
+
+
+def test_state_reaches_the_view_as_request_consent_and_get_consent() -> None:
+    seen: list[Any] = []
+
+    def view(request: Any) -> HttpResponse:
+        seen.append((request.consent, get_consent(request)))
+        return HttpResponse()
+
+    run(view, f"cookies_preferences={consent_value(['statistical'])}")
+    consent, looked_up = seen[0]
+    assert consent is looked_up
+    assert consent.granted == {"necessary", "statistical"}
+
+
+@pytest.mark.parametrize(
+    ("gpc", "granted"),
+    [
+        pytest.param("1", {"necessary", "statistical"}, id="gpc-denies-advertising"),
+        pytest.param("0", {"necessary", "statistical", "third_party"}, id="gpc-0-ignored"),
+    ],
+)
+def test_sec_gpc(gpc: str, granted: set[str]) -> None:
+    value = consent_value(["statistical", "third_party"])
+    request, _ = run(lambda r: HttpResponse(), f"cookies_preferences={value}", HTTP_SEC_GPC=gpc)
+    assert request.consent.granted == granted
+
+
+def test_held_cookies_are_expired_with_the_cores_lines_one_per_domain() -> None:
+    data = {
+        **EXAMPLE["CONSENTWARE"],
+        "cookies": [{"name": "_ga", "category": "statistical", "domains": ["", "example.org"]}],
+    }
+    with override_settings(CONSENTWARE=data):
+        _, response = run(lambda r: HttpResponse(), "_ga=GA1.old; _fbp=fb.old")
+    sent = lines(response)
+    assert len(sent) == 2
+    assert all(line.startswith("_ga=;") and "Max-Age=0" in line for line in sent)
+    assert sum("Domain=example.org" in line for line in sent) == 1
+    assert "Cookie" in response["Vary"]
+
+
+def test_a_blocked_cookie_held_by_the_browser_is_replaced_by_its_deletion() -> None:
+    def view(request: Any) -> HttpResponse:
+        response = HttpResponse()
+        response.set_cookie("_ga", "GA1.new")
+        return response
+
+    _, response = run(view, "_ga=GA1.old")
+    (line,) = lines(response)
+    assert line.startswith("_ga=;")
+    assert "Max-Age=0" in line
+
+
+def test_a_set_cookie_header_set_by_hand_is_decided_too() -> None:
+    def view(request: Any) -> HttpResponse:
+        response = HttpResponse()
+        response["Set-Cookie"] = "_fbp=fb.1; Path=/"
+        return response
+
+    _, response = run(view)
+    assert not response.has_header("Set-Cookie")
+    value = consent_value(["third_party"])
+    _, response = run(view, f"cookies_preferences={value}")
+    assert response["Set-Cookie"] == "_fbp=fb.1; Path=/"
+
+
+def test_vary_is_merged_with_what_the_view_set() -> None:
+    def view(request: Any) -> HttpResponse:
+        response = HttpResponse()
+        response["Vary"] = "Accept-Language"
+        response.set_cookie("_ga", "x")
+        return response
+
+    _, response = run(view)
+    assert response["Vary"] == "Accept-Language, Cookie"
+
+
+def test_response_with_the_cores_lines_survives_pickling() -> None:
+    _, response = run(lambda r: HttpResponse(), "_ga=GA1.old")
+    before = lines(response)
+    restored = pickle.loads(pickle.dumps(response))
+    assert lines(restored) == before
+
+
+def test_report_mode_changes_nothing_and_reports(caplog: pytest.LogCaptureFixture) -> None:
+    reports: list[Any] = []
+    data = {**EXAMPLE["CONSENTWARE"], "mode": "report", "on_report": reports.append}
+
+    def view(request: Any) -> HttpResponse:
+        response = HttpResponse()
+        response.set_cookie("_ga", "x")
+        return response
+
+    with override_settings(CONSENTWARE=data):
+        _, response = run(view, "_fbp=old")
+    assert names(response) == {"_ga"}
+    assert [(r.blocked, r.expired) for r in reports] == [(("_ga",), ("_fbp",))]
+
+
+def test_fails_closed_when_the_core_raises(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def boom(self: Exchange, set_cookies: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(Exchange, "decide", boom)
+    everything = consent_value(["statistical", "third_party"])
+    with caplog.at_level(logging.ERROR, logger="consentware"):
+        response = Client().get("/state", HTTP_COOKIE=f"cookies_preferences={everything}")
+    assert response.status_code == 200
+    assert names(response) == {"sessionid", "csrftoken"}
+    assert any(r.exc_info and "injected" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_drops_every_cookie_when_even_failing_closed_fails(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("injected twice")
+
+    monkeypatch.setattr(Exchange, "decide", boom)
+    monkeypatch.setattr(Exchange, "fail_closed", boom)
+    with caplog.at_level(logging.ERROR, logger="consentware"):
+        response = Client().get("/state")
+    assert response.status_code == 200
+    assert names(response) == set()
+    assert any("all dropped" in r.getMessage() for r in caplog.records)
+
+
+def test_view_exceptions_are_not_swallowed() -> None:
+    def view(request: Any) -> HttpResponse:
+        raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        run(view)
+
+
+# -- configuration -------------------------------------------------------------------------
+
+
+def test_no_consentware_setting_means_the_default_policy() -> None:
+    with override_settings(CONSENTWARE=None):
+        config = load_config()
+    assert config.policy.category_of("csrftoken") == "necessary"
+    assert config.prefix == "/_consent"
+
+
+@pytest.mark.parametrize(
+    ("settings_overrides", "key", "decided"),
+    [
+        pytest.param({}, KEY, True, id="derived-from-secret-key"),
+        pytest.param({}, EXAMPLE["SECRET_KEY"], False, id="raw-secret-never-signs"),
+        pytest.param({}, None, False, id="unsigned-refused"),
+        pytest.param(
+            {"SECRET_KEY_FALLBACKS": ["old"]}, derive_secret_key("old"), True, id="fallback"
+        ),
+        pytest.param({"secret_key": "explicit"}, "explicit", True, id="explicit"),
+        pytest.param({"secret_key": None}, None, True, id="none-means-unsigned"),
+    ],
+)
+def test_secret_key(settings_overrides: dict[str, Any], key: Any, decided: bool) -> None:
+    own = {k: v for k, v in settings_overrides.items() if k == "secret_key"}
+    django_level = {k: v for k, v in settings_overrides.items() if k != "secret_key"}
+    with override_settings(CONSENTWARE={**EXAMPLE["CONSENTWARE"], **own}, **django_level):
+        request, _ = run(
+            lambda r: HttpResponse(),
+            f"cookies_preferences={consent_value(['statistical'], key)}",
+        )
+    assert request.consent.decided is decided
+
+
+def test_policy_from_a_toml_path(tmp_path: Path) -> None:
+    toml = tmp_path / "cookies.toml"
+    toml.write_text('[[cookies]]\nname = "sessionid"\ncategory = "necessary"\n')
+    with override_settings(CONSENTWARE={"policy": str(toml)}):
+        assert load_config().policy.category_of("sessionid") == "necessary"
+    with override_settings(CONSENTWARE=POLICY):
+        assert load_config().policy is POLICY
+
+
+def report_sink(report: Any) -> None:
+    REPORTS.append(report)
+
+
+REPORTS: list[Any] = []
+
+
+def test_on_report_as_a_dotted_path() -> None:
+    REPORTS.clear()
+    data = {**EXAMPLE["CONSENTWARE"], "on_report": f"{__name__}.report_sink"}
+    with override_settings(CONSENTWARE=data):
+        Client().get("/state")
+    assert [r.blocked for r in REPORTS] == [("_ga", "_fbp")]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(
+            {"cookies": [{"name": "_ga", "category": "stats"}]},
+            "cookies[0].category: unknown category",
+            id="bad-schema",
+        ),
+        pytest.param({"colour": "red"}, "colour: unknown key", id="unknown-key"),
+        pytest.param({"policy": {}, "cookies": []}, "either 'policy'", id="policy-and-schema"),
+        pytest.param({"policy": 42}, "policy: expected", id="policy-of-wrong-type"),
+        pytest.param({"on_report": 42}, "on_report", id="on-report-not-callable"),
+        pytest.param([1, 2], "expected a dict", id="not-a-dict"),
+    ],
+)
+def test_bad_configuration_is_improperly_configured(value: Any, message: str) -> None:
+    with override_settings(CONSENTWARE=value), pytest.raises(ImproperlyConfigured) as caught:
+        load_config()
+    assert str(caught.value).startswith("settings.CONSENTWARE")
+    assert message in str(caught.value)
+
+
+def test_warns_about_django_cookies_the_policy_would_block(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = {"categories": {}, "cookies": [{"name": "csrftoken", "category": "necessary"}]}
+    with override_settings(CONSENTWARE=data), caplog.at_level(logging.WARNING, "consentware"):
+        ConsentMiddleware(lambda r: HttpResponse())
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "'sessionid'" in warned
+    assert "'messages'" in warned
+    assert "'csrftoken'" not in warned
+    assert "'django_language'" not in warned  # LocaleMiddleware is not installed
+
+
+# -- templates -----------------------------------------------------------------------------
+
+
+def render(text: str, request: Any) -> str:
+    template = engines["django"].from_string(text)
+    return str(template.render({}, request))
+
+
+def test_context_processor_gives_consent_and_consent_mode() -> None:
+    def view(request: Any) -> HttpResponse:
+        request.csp_nonce = "n0nce"
+        body = render(
+            "{{ consent.decided }}|{% if 'statistical' in consent.granted %}stats{% endif %}|"
+            "{{ consent_mode_script }}",
+            request,
+        )
+        return HttpResponse(body)
+
+    _, response = run(view, f"cookies_preferences={consent_value(['statistical'])}")
+    body = response.content.decode()
+    assert body.startswith('True|stats|<script nonce="n0nce">')
+    assert '"analytics_storage":"granted"' in body
+    assert "Cookie" in response["Vary"]
+
+
+def test_context_processor_without_the_middleware_is_empty() -> None:
+    assert context_processor(RequestFactory().get("/")) == {}
+
+
+def test_context_processor_banner_is_banner_html() -> None:
+    banner = pytest.importorskip("consentware.banner")
+    if not hasattr(banner, "banner_html"):
+        pytest.skip("consentware.banner_html is not available yet")
+
+    def view(request: Any) -> HttpResponse:
+        return HttpResponse(render("{{ consent_banner }}", request))
+
+    _, response = run(lambda r: view(r))
+    expected = banner.banner_html(
+        ConsentCookie(POLICY, KEY).loads(None), POLICY, prefix="/_consent", next_url="/"
+    )
+    assert response.content.decode() == str(expected)
+
+
+def test_module_is_importable_by_its_dotted_name() -> None:
+    assert consentware_django.ConsentMiddleware is ConsentMiddleware
