@@ -13,13 +13,23 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from consentware import ConsentCookie, ConsentState, Exchange, Policy, Report, get_consent
+from consentware import (
+    ConsentCookie,
+    ConsentState,
+    Enforcer,
+    Exchange,
+    Policy,
+    Report,
+    get_consent,
+)
 from consentware.asgi import ConsentMiddleware
 
 POLICY = Policy.default()
@@ -594,3 +604,84 @@ def test_the_asgi_example_sets_only_consented_cookies(
     assert start["status"] == 200
     assert names(start) == passed
     assert b"granted" in recorder.first("http.response.body")["body"]
+
+
+# -- both adapters make the same decision ---------------------------------------------------
+
+HEADER_NAMES = st.sampled_from(
+    ["Set-Cookie", "set-cookie", "SET-COOKIE", "Vary", "vary", "Content-Type", "X-Other"]
+)
+HEADER_VALUES = st.sampled_from(
+    [
+        "sessionid=s; Path=/",
+        "_ga=1",
+        "_ga_XYZ=2; Max-Age=60",
+        "_fbp=3",
+        "unknown=4",
+        "=_ga=5",
+        "a=1, _ga=2",
+        "cookies_preferences=x",
+        "_ga=; Max-Age=0",
+        "Accept-Encoding",
+        "Cookie",
+        "text/plain",
+    ]
+)
+REQUEST_COOKIES = st.sampled_from(
+    [None, "", "_ga=1; _fbp=2", STATISTICS, EVERYTHING, REFUSED, f"_gid=1; {STATISTICS}"]
+)
+
+
+def _run_to_completion(coroutine: Awaitable[None]) -> None:
+    """Drive a coroutine that never suspends (the fake send below never waits)."""
+    step = coroutine.__await__()
+    with pytest.raises(StopIteration):
+        step.send(None)
+
+
+def _through_wsgi(headers: list[tuple[str, str]], cookie: str | None) -> list[tuple[str, str]]:
+    from consentware.wsgi import ConsentMiddleware as WsgiMiddleware
+
+    got: list[list[tuple[str, str]]] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", list(headers))
+        return []
+
+    environ = {"HTTP_COOKIE": cookie} if cookie is not None else {}
+    WsgiMiddleware(app, POLICY)(environ, lambda status, out, exc_info=None: got.append(out))
+    return got[0]
+
+
+def _through_asgi(headers: list[tuple[str, str]], cookie: str | None) -> list[tuple[str, str]]:
+    raw = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
+    recorder = Recorder()
+    _run_to_completion(wrap(responding(raw))(http_scope(cookie), receive, recorder))
+    start = recorder.first("http.response.start")
+    return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in start["headers"]]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    headers=st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=8),
+    cookie=REQUEST_COOKIES,
+)
+def test_wsgi_and_asgi_apply_the_cores_decision_identically(
+    headers: list[tuple[str, str]], cookie: str | None
+) -> None:
+    via_wsgi = _through_wsgi(headers, cookie)
+    assert _through_asgi(headers, cookie) == via_wsgi
+    # ...and that decision is the core's: the kept Set-Cookie values, in order, then additions.
+    values = [v for n, v in headers if n.lower() == "set-cookie"]
+    decision = Enforcer(POLICY).begin(cookie, None).decide(values)
+    kept = [v for v, keep in zip(values, decision.keep, strict=True) if keep]
+    out = [v for n, v in via_wsgi if n.lower() == "set-cookie"]
+    assert out == kept + list(decision.added)
+    others = [(n, v) for n, v in headers if n.lower() not in ("set-cookie", "vary")]
+    assert [(n, v) for n, v in via_wsgi if n.lower() not in ("set-cookie", "vary")] == others
+    vary = [v for n, v in via_wsgi if n.lower() == "vary"]
+    if decision.vary:
+        assert len(vary) == 1
+        assert "cookie" in vary[0].lower() or vary[0] == "*"
+    else:
+        assert vary == [v for n, v in headers if n.lower() == "vary"]
