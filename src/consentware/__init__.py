@@ -5,6 +5,7 @@ to is removed, necessary cookies always pass, and non-consented cookies the brow
 holds are expired. See :mod:`consentware.wsgi` and :mod:`consentware.asgi`.
 """
 
+from .banner import banner_html
 from .consent import ENVIRON_KEY, ConsentCookie, ConsentState, get_consent
 from .enforcer import Decision, Enforcer, Exchange, Report
 from .policy import NECESSARY, Category, CookieRule, Policy
@@ -21,6 +22,7 @@ __all__ = [
     "Exchange",
     "Policy",
     "Report",
+    "banner_html",
     "get_consent",
 ]
 

@@ -25,7 +25,15 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ._headers import decide_headers
-from .consent import ENVIRON_KEY, POLICY_KEY, SecretKey
+from .banner import banner_html, inject, injection_point, wants_banner, with_content_length
+from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey
+from .endpoint import (
+    DEFAULT_PREFIX,
+    PREFIX_KEY,
+    ConsentEndpoint,
+    EndpointRequest,
+    body_limit,
+)
 from .enforcer import Enforcer, Exchange, ReportCallback
 from .policy import Policy
 
@@ -60,6 +68,10 @@ class ConsentMiddleware:
     :param secret_key: signs the consent cookie; a list rotates keys (the last signs, all
         verify). ``None`` keeps the cookie unsigned so page scripts can write it.
     :param on_report: called with a :class:`~consentware.Report` for every response.
+    :param prefix: where the consent routes are served (a path under it never reaches the
+        app): ``POST`` to give or withdraw consent, the policy page, the banner's assets.
+    :param inject_banner: put the banner before ``</body>`` of uncompressed ``text/html``
+        responses sent in one body message, to visitors who have not chosen yet.
     """
 
     def __init__(
@@ -69,18 +81,47 @@ class ConsentMiddleware:
         *,
         secret_key: SecretKey = None,
         on_report: ReportCallback | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        inject_banner: bool = False,
     ) -> None:
         self.app = app
         self.policy = policy if policy is not None else Policy.default()
         self.enforcer = Enforcer(self.policy, secret_key)
         self.on_report = on_report
+        self.endpoint = ConsentEndpoint(self.enforcer, prefix)
+        self.inject_banner = inject_banner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         exchange = self._begin(scope)
+        if scope["type"] == "http":
+            if self.endpoint.handles(scope.get("path", "")):
+                await self._serve_endpoint(scope, receive, send, exchange)
+                return
+            if self.inject_banner and wants_banner(exchange.state):
+                send = _BannerSend(send, exchange.state, self, scope)
         await self.app(scope, receive, _ConsentSend(send, exchange, self.on_report))
+
+    async def _serve_endpoint(
+        self, scope: Scope, receive: Receive, send: Send, exchange: Exchange
+    ) -> None:
+        request = await _endpoint_request(scope, receive)
+        if request is None:
+            return  # the client went away
+        response = self.endpoint.respond(request, exchange)
+        headers = decide_headers(
+            response.exchange or exchange,
+            [(_to_latin1(n), _to_latin1(v)) for n, v in response.headers],
+            self.on_report,
+            set_cookie=b"set-cookie",
+            vary=b"vary",
+            to_text=_latin1,
+            from_text=_to_latin1,
+        )
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
 
     def _begin(self, scope: Scope) -> Exchange:
         try:
@@ -92,6 +133,7 @@ class ConsentMiddleware:
         state = exchange.state
         scope[ENVIRON_KEY] = state
         scope[POLICY_KEY] = self.policy
+        scope[PREFIX_KEY] = self.endpoint.prefix
         # ASGI gives each request its own copy of the lifespan state. Write into that copy, so
         # outer layers already holding it (Starlette's request.state) see the consent too.
         request_state = scope.get("state")
@@ -141,3 +183,125 @@ class _ConsentSend:
             from_text=_to_latin1,
         )
         return {**message, "headers": headers}
+
+
+async def _endpoint_request(scope: Scope, receive: Receive) -> EndpointRequest | None:
+    """The request under the prefix, with at most the body the endpoint wants read."""
+    fields: dict[bytes, str] = {}
+    for name, value in scope.get("headers", ()):
+        lowered = name.lower()
+        if lowered in _ENDPOINT_HEADERS and lowered not in fields:
+            fields[lowered] = value.decode("latin-1")
+    method = scope.get("method", "GET")
+    limit = body_limit(method, fields.get(b"content-length"))
+    body = b""
+    if limit:
+        read = await _read_body(receive, limit)
+        if read is None:
+            return None
+        body = read
+    host = fields.get(b"host")
+    server = scope.get("server")
+    if not host and server:
+        host = f"{server[0]}:{server[1]}" if server[1] is not None else str(server[0])
+    query = scope.get("query_string", b"")
+    return EndpointRequest(
+        method=method,
+        path=scope.get("path", ""),
+        query=query.decode("latin-1") if isinstance(query, bytes) else str(query),
+        scheme=scope.get("scheme", "http"),
+        host=host,
+        origin=fields.get(b"origin"),
+        referer=fields.get(b"referer"),
+        sec_fetch_site=fields.get(b"sec-fetch-site"),
+        content_type=fields.get(b"content-type"),
+        content_length=fields.get(b"content-length"),
+        if_none_match=fields.get(b"if-none-match"),
+        body=body,
+    )
+
+
+_ENDPOINT_HEADERS = frozenset(
+    {
+        b"host",
+        b"origin",
+        b"referer",
+        b"sec-fetch-site",
+        b"content-type",
+        b"content-length",
+        b"if-none-match",
+    }
+)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """Up to ``limit`` bytes of the request body; ``None`` if the client disconnected."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        if message["type"] != "http.request":
+            continue
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)[:limit]
+
+
+class _BannerSend:
+    """Holds back a ``text/html`` response start until its first body message.
+
+    A response sent in one body message gets the banner before ``</body>`` and a corrected
+    ``Content-Length``; a streamed one (``more_body``) passes untouched, never buffered.
+    """
+
+    __slots__ = ("_charset", "_held", "_middleware", "_next_url", "_send", "_state")
+
+    def __init__(
+        self, send: Send, state: ConsentState, middleware: ConsentMiddleware, scope: Scope
+    ) -> None:
+        self._send = send
+        self._state = state
+        self._middleware = middleware
+        query = scope.get("query_string", b"")
+        path = scope.get("path", "")
+        self._next_url = path + ("?" + query.decode("latin-1") if query else "")
+        self._held: Message | None = None
+        self._charset = ""
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            headers = [(_latin1(n), _latin1(v)) for n, v in message.get("headers", ())]
+            charset = injection_point(self._state, int(message.get("status", 200)), headers)
+            if charset is not None:
+                self._held, self._charset = message, charset
+                return
+        elif self._held is not None:
+            start, self._held = self._held, None
+            if kind == "http.response.body" and not message.get("more_body", False):
+                start, message = self._injected(start, message)
+            await self._send(start)
+        await self._send(message)
+
+    def _injected(self, start: Message, message: Message) -> tuple[Message, Message]:
+        middleware = self._middleware
+        markup = banner_html(
+            self._state,
+            middleware.policy,
+            prefix=middleware.endpoint.prefix,
+            next_url=self._next_url,
+        )
+        body = bytes(message.get("body", b""))
+        injected = inject(body, str(markup), self._charset)
+        if injected is None:
+            return start, message
+        headers = [(_latin1(n), _latin1(v)) for n, v in start.get("headers", ())]
+        fixed = [
+            (_to_latin1(n), _to_latin1(v)) for n, v in with_content_length(headers, len(injected))
+        ]
+        return {**start, "headers": fixed}, {**message, "body": injected}

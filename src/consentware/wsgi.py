@@ -16,12 +16,21 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ._headers import decide_headers
-from .consent import ENVIRON_KEY, POLICY_KEY, SecretKey
-from .enforcer import Enforcer, ReportCallback
+from .banner import banner_html, inject, injection_point, wants_banner, with_content_length
+from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey
+from .endpoint import (
+    DEFAULT_PREFIX,
+    PREFIX_KEY,
+    ConsentEndpoint,
+    EndpointRequest,
+    body_limit,
+)
+from .enforcer import Enforcer, Exchange, ReportCallback
 from .policy import Policy
 
 if TYPE_CHECKING:
@@ -43,6 +52,10 @@ class ConsentMiddleware:
     :param secret_key: signs the consent cookie; a list rotates keys (the last signs, all
         verify). ``None`` keeps the cookie unsigned so page scripts can write it.
     :param on_report: called with a :class:`~consentware.Report` for every response.
+    :param prefix: where the consent routes are served (``PATH_INFO`` under it never reaches
+        the app): ``POST`` to give or withdraw consent, the policy page, the banner's assets.
+    :param inject_banner: put the banner before ``</body>`` of small, uncompressed
+        ``text/html`` responses to visitors who have not chosen yet.
     """
 
     def __init__(
@@ -52,17 +65,28 @@ class ConsentMiddleware:
         *,
         secret_key: SecretKey = None,
         on_report: ReportCallback | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        inject_banner: bool = False,
     ) -> None:
         self.app = app
         self.policy = policy if policy is not None else Policy.default()
         self.enforcer = Enforcer(self.policy, secret_key)
         self.on_report = on_report
+        self.endpoint = ConsentEndpoint(self.enforcer, prefix)
+        self.inject_banner = inject_banner
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         exchange = self.enforcer.begin(environ.get("HTTP_COOKIE"), environ.get("HTTP_SEC_GPC"))
         environ[ENVIRON_KEY] = exchange.state
         environ[POLICY_KEY] = self.policy
+        environ[PREFIX_KEY] = self.endpoint.prefix
         on_report = self.on_report
+        if self.endpoint.handles(environ.get("PATH_INFO", "")):
+            return self._serve_endpoint(environ, start_response, exchange)
+        banner: _BannerInjector | None = None
+        if self.inject_banner and wants_banner(exchange.state):
+            banner = _BannerInjector(start_response, exchange.state, self, environ)
+            start_response = banner.start_response
 
         def consent_start_response(
             status: str,
@@ -86,4 +110,164 @@ class ConsentMiddleware:
                 # PEP 3333: do not keep the traceback alive in a frame that outlives the call.
                 exc_info = None
 
-        return self.app(environ, consent_start_response)
+        if banner is None:
+            return self.app(environ, consent_start_response)
+        return banner.finish(self.app(environ, consent_start_response))
+
+    def _serve_endpoint(
+        self, environ: WSGIEnvironment, start_response: StartResponse, exchange: Exchange
+    ) -> Iterable[bytes]:
+        response = self.endpoint.respond(_endpoint_request(environ), exchange)
+        headers = decide_headers(
+            response.exchange or exchange,
+            response.headers,
+            self.on_report,
+            set_cookie="set-cookie",
+            vary="vary",
+            to_text=_identity,
+            from_text=_identity,
+        )
+        start_response(f"{response.status} {HTTPStatus(response.status).phrase}", headers)
+        return [response.body]
+
+
+def _endpoint_request(environ: WSGIEnvironment) -> EndpointRequest:
+    method = environ.get("REQUEST_METHOD", "GET")
+    content_length = environ.get("CONTENT_LENGTH") or None
+    limit = body_limit(method, content_length)
+    if limit and content_length is None and not environ.get("wsgi.input_terminated"):
+        limit = 0  # PEP 3333: without a length, reading may block on the client.
+    host = environ.get("HTTP_HOST")
+    if not host and environ.get("SERVER_NAME"):
+        host = f"{environ['SERVER_NAME']}:{environ.get('SERVER_PORT', '')}".rstrip(":")
+    return EndpointRequest(
+        method=method,
+        path=environ.get("PATH_INFO", ""),
+        query=environ.get("QUERY_STRING", ""),
+        scheme=environ.get("wsgi.url_scheme", "http"),
+        host=host,
+        origin=environ.get("HTTP_ORIGIN"),
+        referer=environ.get("HTTP_REFERER"),
+        sec_fetch_site=environ.get("HTTP_SEC_FETCH_SITE"),
+        content_type=environ.get("CONTENT_TYPE"),
+        content_length=content_length,
+        if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
+        body=_read_body(environ, limit) if limit else b"",
+    )
+
+
+def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    chunks: list[bytes] = []
+    remaining = limit
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 65536))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+#: A body of at most this many chunks, in a list or tuple, may be rewritten to carry the banner.
+_INJECT_MAX_CHUNKS = 8
+
+
+class _BannerInjector:
+    """Holds back ``start_response`` of a small ``text/html`` page to put the banner in it.
+
+    Only a list or tuple of a few chunks is rewritten; any other iterable, a late
+    ``start_response``, ``exc_info`` or a use of ``write`` sends the headers at once, untouched.
+    """
+
+    __slots__ = (
+        "_charset",
+        "_finished",
+        "_headers",
+        "_held",
+        "_middleware",
+        "_next_url",
+        "_sent",
+        "_server_start",
+        "_state",
+        "_status",
+    )
+
+    def __init__(
+        self,
+        server_start: StartResponse,
+        state: ConsentState,
+        middleware: ConsentMiddleware,
+        environ: WSGIEnvironment,
+    ) -> None:
+        self._server_start = server_start
+        self._state = state
+        self._middleware = middleware
+        query = environ.get("QUERY_STRING", "")
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        self._next_url = path + ("?" + query if query else "")
+        self._held = False
+        self._finished = False
+        self._sent = False
+        self._status = ""
+        self._headers: list[tuple[str, str]] = []
+        self._charset = ""
+
+    def start_response(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: OptExcInfo | None = None,
+    ) -> Callable[[bytes], object]:
+        if exc_info is not None or self._finished or self._sent:
+            self._held = False
+            self._sent = True
+            return self._server_start(status, headers, exc_info)
+        charset = injection_point(self._state, _status_code(status), headers)
+        if charset is None:
+            self._sent = True
+            return self._server_start(status, headers)
+        self._status, self._headers, self._charset = status, headers, charset
+        self._held = True
+        return self._write
+
+    def _write(self, data: bytes) -> object:
+        # An app that writes is streaming: send the held headers as they are.
+        write = self._release()
+        return write(data)
+
+    def _release(self) -> Callable[[bytes], object]:
+        self._held = False
+        self._sent = True
+        return self._server_start(self._status, self._headers)
+
+    def finish(self, result: Iterable[bytes]) -> Iterable[bytes]:
+        self._finished = True
+        if not self._held:
+            return result
+        if not isinstance(result, list | tuple) or len(result) > _INJECT_MAX_CHUNKS:
+            self._release()
+            return result
+        body = b"".join(result)
+        middleware = self._middleware
+        markup = banner_html(
+            self._state,
+            middleware.policy,
+            prefix=middleware.endpoint.prefix,
+            next_url=self._next_url,
+        )
+        injected = inject(body, str(markup), self._charset)
+        if injected is None:
+            self._release()
+            return result
+        self._held = False
+        self._sent = True
+        self._server_start(self._status, with_content_length(self._headers, len(injected)))
+        return [injected]
+
+
+def _status_code(status: str) -> int:
+    code = status[:3]
+    return int(code) if code.isdigit() else 0

@@ -1,0 +1,266 @@
+"""The consent banner: HTML that works without JavaScript, its assets, and banner injection.
+
+:func:`banner_html` renders a ``<form method="post">`` to the consent route with *Accept all*
+and *Reject all* buttons of the same element and class, and a checkbox per category with a
+*Save* button. ``banner.js`` (served by the middleware, no inline script, no external resource)
+only enhances it: it posts JSON with ``fetch``, hides the banner without a reload, and re-opens
+it from any element marked ``data-consentware-settings``.
+
+:func:`injection_point` and :func:`inject` decide, without I/O, whether and where a response
+gets the banner when a middleware runs with ``inject_banner=True``.
+
+Example (in a template)::
+
+    {{ banner_html(get_consent(request), policy, next_url=request.path) }}
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Final
+
+from markupsafe import Markup, escape
+
+from .consent import ConsentState
+from .policy import NECESSARY, Category, Policy
+
+__all__ = [
+    "BANNER_MARKER",
+    "Asset",
+    "assets",
+    "banner_html",
+    "inject",
+    "injection_point",
+    "wants_banner",
+    "with_content_length",
+]
+
+#: The marker attribute of the banner's root element; injection skips a page that has one.
+BANNER_MARKER: Final = "data-consentware-banner"
+#: Responses larger than this are never rewritten to carry the banner.
+MAX_INJECT_BYTES: Final = 1024 * 1024
+_CONTENT_TYPES: Final = {"banner.js": "text/javascript; charset=utf-8", "banner.css": "text/css"}
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A static file of the banner, with its validator and cache-busting version."""
+
+    name: str
+    body: bytes
+    content_type: str
+    etag: str
+    version: str
+
+
+@cache
+def assets() -> Mapping[str, Asset]:
+    """``banner.js`` and ``banner.css`` from the package data, read once per process."""
+    found: dict[str, Asset] = {}
+    folder = resources.files("consentware").joinpath("static")
+    for name, content_type in _CONTENT_TYPES.items():
+        body = folder.joinpath(name).read_bytes()
+        digest = hashlib.sha256(body).hexdigest()
+        found[name] = Asset(name, body, content_type, f'"{digest[:32]}"', digest[:12])
+    return found
+
+
+def banner_html(
+    state: ConsentState,
+    policy: Policy,
+    *,
+    prefix: str = "/_consent",
+    next_url: str | None = None,
+    nonce: str | None = None,
+    inline: bool = False,
+) -> Markup:
+    """The banner for ``state``: visible when the visitor must still choose, else hidden.
+
+    :param state: the request's consent (:func:`consentware.get_consent`).
+    :param policy: the policy whose categories the banner offers.
+    :param prefix: where the middleware serves the consent routes.
+    :param next_url: where a form post returns (a same-site path; the current page).
+    :param nonce: a CSP nonce for the ``<link>`` and ``<script>`` tags.
+    :param inline: render it as a section of the page (always shown, not floating), as the
+        cookie policy page does.
+    """
+    # The banner must not make the response vary on Cookie by itself: read the raw fields.
+    decided = state._decided
+    granted = state._granted
+    ask = inline or wants_banner(state)
+    classes = "consentware consentware--page" if inline else "consentware"
+    files = assets()
+    nonce_attr = Markup(' nonce="{}"').format(nonce) if nonce else Markup("")
+    prefix_e = escape(prefix)
+    parts = [
+        Markup('<link rel="stylesheet" href="{}/banner.css?v={}"{}>').format(
+            prefix_e, files["banner.css"].version, nonce_attr
+        ),
+        Markup(
+            '<section id="consentware-banner" class="{}" {} aria-labelledby="consentware-title"{}>'
+        ).format(classes, Markup(BANNER_MARKER), Markup("") if ask else Markup(" hidden")),
+        Markup('<form class="consentware__form" method="post" action="{}">').format(prefix_e),
+        Markup('<h2 id="consentware-title" class="consentware__title">Cookies on this site</h2>'),
+        Markup(
+            '<p class="consentware__text">We use necessary cookies to make this site work. '
+            "With your consent we would also use the optional cookies below. You can change "
+            'your mind at any time. <a href="{}/policy">Read the cookie policy</a>.</p>'
+        ).format(prefix_e),
+    ]
+    if next_url is not None:
+        parts.append(Markup('<input type="hidden" name="next" value="{}">').format(next_url))
+    parts.append(
+        Markup(
+            '<div class="consentware__actions">'
+            '<button type="submit" class="consentware__button" name="action" '
+            'value="accept_all">Accept all</button>'
+            '<button type="submit" class="consentware__button" name="action" '
+            'value="reject_all">Reject all</button>'
+            "</div>"
+        )
+    )
+    parts.append(
+        Markup(
+            '<details class="consentware__details"{}>'
+            '<summary class="consentware__summary">Choose cookies</summary>'
+            '<fieldset class="consentware__categories">'
+            '<legend class="consentware__legend">Cookie categories</legend>'
+        ).format(Markup(" open") if decided else Markup(""))
+    )
+    parts.extend(_category(category, granted, decided) for category in policy.categories.values())
+    parts.append(
+        Markup(
+            "</fieldset>"
+            '<button type="submit" class="consentware__button consentware__button--save" '
+            'name="action" value="save">Save choices</button>'
+            "</details>"
+            '<p class="consentware__status" role="status" aria-live="polite"></p>'
+            "</form></section>"
+        )
+    )
+    parts.append(
+        Markup('<script src="{}/banner.js?v={}" defer{}></script>').format(
+            prefix_e, files["banner.js"].version, nonce_attr
+        )
+    )
+    return Markup("").join(parts)
+
+
+def _category(category: Category, granted: frozenset[str], decided: bool) -> Markup:
+    ident = f"consentware-{category.name}"
+    required = category.name == NECESSARY or category.required
+    # No box is ticked in advance for a visitor who has not chosen yet (opt-in).
+    checked = required or (decided and category.name in granted)
+    state = Markup(" checked") if checked else Markup("")
+    if required:
+        state += Markup(" disabled")
+    description = (
+        Markup('<p class="consentware__description" id="{}-description">{}</p>').format(
+            ident, category.description
+        )
+        if category.description
+        else Markup("")
+    )
+    described = (
+        Markup(' aria-describedby="{}-description"').format(ident)
+        if category.description
+        else Markup("")
+    )
+    return Markup(
+        '<div class="consentware__category">'
+        '<input type="checkbox" class="consentware__checkbox" id="{}" name="category" '
+        'value="{}"{}{}>'
+        '<label class="consentware__label" for="{}">{}{}</label>{}</div>'
+    ).format(
+        ident,
+        category.name,
+        state,
+        described,
+        ident,
+        category.title,
+        Markup(' <span class="consentware__always">(always on)</span>') if required else "",
+        description,
+    )
+
+
+# -- injection ---------------------------------------------------------------------------------
+
+
+def wants_banner(state: ConsentState) -> bool:
+    """Whether the visitor must still choose: no valid choice, or categories never asked."""
+    return not state._decided or bool(state.pending)
+
+
+def injection_point(
+    state: ConsentState,
+    status: int,
+    headers: Iterable[tuple[str, str]],
+) -> str | None:
+    """The charset to encode the banner in, if this response should get it; else ``None``.
+
+    Only a visitor who must still choose, only a ``2xx`` uncompressed ``text/html`` response
+    with a body, and only a charset Python knows.
+    """
+    if not wants_banner(state):
+        return None
+    if not 200 <= status < 300 or status in (204, 205, 206):
+        return None
+    content_type = ""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "content-type":
+            content_type = value
+        elif lowered == "content-encoding":
+            if value.strip().lower() not in ("", "identity"):
+                return None
+        elif lowered == "content-length":
+            length = value.strip()
+            if not length.isdigit() or int(length) > MAX_INJECT_BYTES:
+                return None
+    media_type, _, params = content_type.partition(";")
+    if media_type.strip().lower() != "text/html":
+        return None
+    charset = "utf-8"
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return None
+    return charset
+
+
+def inject(body: bytes, banner: str, charset: str) -> bytes | None:
+    """``body`` with ``banner`` before its last ``</body>``, or ``None`` to leave it untouched.
+
+    ``None`` when there is no ``</body>``, when the page already has a banner, or when the
+    body is too large to rewrite.
+    """
+    if len(body) > MAX_INJECT_BYTES:
+        return None
+    lowered = body.lower()
+    marker = BANNER_MARKER.encode("ascii")
+    if marker in lowered:
+        return None
+    at = lowered.rfind(b"</body")
+    if at < 0:
+        return None
+    try:
+        encoded = banner.encode(charset, errors="xmlcharrefreplace")
+    except (LookupError, UnicodeError):
+        return None
+    return body[:at] + encoded + body[at:]
+
+
+def with_content_length(headers: Iterable[tuple[str, str]], length: int) -> list[tuple[str, str]]:
+    """``headers`` with ``Content-Length`` set to ``length`` (replacing every copy)."""
+    out = [(n, v) for n, v in headers if n.lower() != "content-length"]
+    out.append(("Content-Length", str(length)))
+    return out
