@@ -262,7 +262,8 @@ def test_trailers_are_untouched() -> None:
         await send({"type": "http.response.body", "body": b"x"})
         await send(trailers)
 
-    recorder = serve(wrap(app))
+    recorder = serve(wrap(app), http_scope("_ga=held"))
+    assert recorder.first("http.response.start")["trailers"] is True
     assert recorder.messages[-1] is trailers
     assert trailers["headers"] == [(b"set-cookie", b"_ga=1")]
 
@@ -305,12 +306,16 @@ def test_websocket_accept_headers_are_filtered(cookie: str | None, passed: list[
     frame = {"type": "websocket.send", "text": "hello"}
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "websocket.accept", "headers": list(THREE_COOKIES[1:])})
+        await send(
+            {"type": "websocket.accept", "subprotocol": "chat", "headers": list(THREE_COOKIES[1:])}
+        )
         await send(frame)
         await send({"type": "websocket.close", "code": 1000})
 
     recorder = serve(wrap(app), http_scope(cookie, kind="websocket"))
-    assert names(recorder.first("websocket.accept")) == passed
+    accept = recorder.first("websocket.accept")
+    assert names(accept) == passed
+    assert accept["subprotocol"] == "chat"
     assert recorder.messages[1] is frame
 
 
