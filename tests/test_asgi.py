@@ -690,3 +690,24 @@ def test_wsgi_and_asgi_apply_the_cores_decision_identically(
         assert "cookie" in vary[0].lower() or vary[0] == "*"
     else:
         assert vary == [v for n, v in headers if n.lower() == "vary"]
+
+
+def test_the_asgi_example_command_serves_on_8002(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from examples import asgi_app
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: calls.append((a, k)))
+    asgi_app.main([])
+    ((args, kwargs),) = calls
+    assert args == (asgi_app.app,)
+    assert kwargs["host"] == "127.0.0.1"
+    assert kwargs["port"] == 8002
+
+
+def test_the_asgi_example_prints_a_consent_value(capsys: pytest.CaptureFixture[str]) -> None:
+    from examples import asgi_app
+
+    asgi_app.main(["--consent", "statistical", "third_party"])
+    state = CODEC.loads(capsys.readouterr().out.strip())
+    assert state.granted == {"necessary", "statistical", "third_party"}

@@ -555,3 +555,24 @@ def test_the_wsgi_example_sets_only_consented_cookies(
     assert served.status == "200 OK"
     assert served.cookie_names() == passed
     assert b"statistical" in served.body
+
+
+def test_the_wsgi_example_command_serves_on_8001(monkeypatch: pytest.MonkeyPatch) -> None:
+    import werkzeug.serving
+    from examples import wsgi_app
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *a, **k: calls.append((a, k)))
+    wsgi_app.main([])
+    ((args, kwargs),) = calls
+    assert args == ("127.0.0.1", 8001, wsgi_app.app)
+    assert kwargs == {"threaded": True}
+
+
+def test_the_wsgi_example_prints_a_consent_value(capsys: pytest.CaptureFixture[str]) -> None:
+    from examples import wsgi_app
+
+    wsgi_app.main(["--consent", "statistical"])
+    state = CODEC.loads(capsys.readouterr().out.strip())
+    assert state.decided
+    assert state.granted == {"necessary", "statistical"}
