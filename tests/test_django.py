@@ -13,6 +13,7 @@ import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import django
 import pytest
@@ -409,3 +410,70 @@ def test_context_processor_banner_is_banner_html() -> None:
 
 def test_module_is_importable_by_its_dotted_name() -> None:
     assert consentware_django.ConsentMiddleware is ConsentMiddleware
+
+
+# -- the consent routes --------------------------------------------------------------------
+
+
+def form(data: dict[str, str]) -> dict[str, Any]:
+    return {"data": urlencode(data), "content_type": "application/x-www-form-urlencoded"}
+
+
+SAVE_STATISTICS = {"action": "save", "category": "statistical", "next": "/state"}
+
+
+def test_consent_routes_are_served_before_the_view_chain() -> None:
+    client = Client()
+    answer = client.post("/_consent", **form(SAVE_STATISTICS), HTTP_ORIGIN="http://testserver")
+    assert answer.status_code == 303
+    assert answer["Location"] == "/state"
+    # Neither the session nor the CSRF middleware ran: the consent route answered first.
+    assert names(answer) == {"cookies_preferences"}
+    # Django's test client keeps the value of the core's line and sends it back.
+    response = client.get("/state")
+    assert response.json()["granted"] == ["necessary", "statistical"]
+    assert names(response) == {"sessionid", "csrftoken", "_ga"}
+
+
+@pytest.mark.anyio
+async def test_consent_routes_under_the_async_chain() -> None:
+    client = AsyncClient()
+    answer = await client.post(
+        "/_consent", **form(SAVE_STATISTICS), HTTP_ORIGIN="http://testserver"
+    )
+    assert answer.status_code == 303
+    assert names(answer) == {"cookies_preferences"}
+    response = await client.get("/state")
+    assert response.json()["granted"] == ["necessary", "statistical"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"HTTP_ORIGIN": "https://evil.example"}, id="foreign-origin"),
+        pytest.param({"HTTP_SEC_FETCH_SITE": "cross-site"}, id="cross-site-fetch"),
+    ],
+)
+def test_cross_site_consent_posts_are_refused(headers: dict[str, str]) -> None:
+    answer = Client().post("/_consent", **form({"action": "accept_all"}), **headers)
+    assert answer.status_code == 403
+    assert names(answer) == set()
+
+
+def test_consent_state_route_and_policy_page() -> None:
+    client = client_with(["third_party"])
+    state = client.get("/_consent").json()
+    assert state["granted"] == ["necessary", "third_party"]
+    page = client.get("/_consent/policy")
+    assert page.status_code == 200
+    assert "_fbp" in page.content.decode()
+
+
+def test_withdrawal_expires_the_held_trackers() -> None:
+    client = client_with(["statistical", "third_party"], _ga="GA1.old", _fbp="fb.old")
+    answer = client.post(
+        "/_consent", **form({"action": "reject_all"}), HTTP_ORIGIN="http://testserver"
+    )
+    assert answer.status_code == 303
+    expired = {line.split("=", 1)[0] for line in lines(answer) if "Max-Age=0" in line}
+    assert expired == {"_ga", "_fbp"}

@@ -193,13 +193,14 @@ def test_consent_banner_is_banner_html_for_the_request(banner_html: Any) -> None
     env = jinja2.Environment(
         loader=jinja2.DictLoader({"b.html": "{{ consent_banner(nonce='n2') }}"}), autoescape=True
     )
-    templates = install_templates(Jinja2Templates(env=env), prefix="/consent")
+    templates = install_templates(Jinja2Templates(env=env))
 
     def view(request: StarletteRequest) -> Any:
         return templates.TemplateResponse(request, "b.html")
 
     app = Starlette(routes=[Route("/where", view)])
-    app.add_middleware(ConsentMiddleware, policy=POLICY, secret_key=KEY)
+    # The banner posts to the prefix the middleware serves the consent routes under.
+    app.add_middleware(ConsentMiddleware, policy=POLICY, secret_key=KEY, prefix="/consent")
     body = get(app, "/where?a=b").text
     expected = banner_html(
         ConsentCookie(POLICY, KEY).loads(None),
@@ -209,3 +210,4 @@ def test_consent_banner_is_banner_html_for_the_request(banner_html: Any) -> None
         nonce="n2",
     )
     assert body == str(expected)
+    assert 'action="/consent"' in body

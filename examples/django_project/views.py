@@ -20,9 +20,9 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def state(request: HttpRequest) -> HttpResponse:
     """The consent state as the view sees it, as JSON (and a CSRF cookie)."""
-    request.session["visits"] = request.session.get("visits", 0) + 1
+    visits = request.session["visits"] = request.session.get("visits", 0) + 1
     get_token(request)
-    response = JsonResponse(_state(request))
+    response = JsonResponse({"visits": visits, **_state(request)})
     _set_trackers(response)
     return response
 

@@ -58,9 +58,10 @@ def create_app(policy: Policy = POLICY, secret_key: str = DEV_SECRET_KEY) -> Fas
 
     @app.get("/state")
     def state(request: Request, consent: Consent) -> Response:
-        request.session["visits"] = request.session.get("visits", 0) + 1
+        visits = request.session["visits"] = request.session.get("visits", 0) + 1
         response = JSONResponse(
             {
+                "visits": visits,
                 "decided": consent.decided,
                 "granted": sorted(consent.granted),
                 "statistics": request.state.consent.allows("statistical"),

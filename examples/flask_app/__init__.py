@@ -39,8 +39,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/state")
     def state() -> ResponseReturnValue:
-        session["visits"] = session.get("visits", 0) + 1
+        visits = session["visits"] = session.get("visits", 0) + 1
         response = jsonify(
+            visits=visits,
             decided=consent.decided,
             granted=sorted(consent.granted),
             statistics=consent.allows("statistical"),

@@ -47,13 +47,16 @@ from typing import Any, Final
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from markupsafe import Markup
 
+from ._headers import decide_headers
 from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey, derive_secret_key
 from .consent_mode import gtag_consent_script
 from .cookies import classification_name
+from .endpoint import PREFIX_KEY, ConsentEndpoint, EndpointRequest, body_limit
 from .enforcer import Decision, Enforcer, Exchange, ReportCallback, deliver_report
 from .policy import Policy
 
@@ -146,18 +149,24 @@ class ConsentMiddleware:
         self.policy = self.config.policy
         self.enforcer = Enforcer(self.policy, self.config.secret_key)
         self.on_report = self.config.on_report
+        self.endpoint = ConsentEndpoint(self.enforcer, self.config.prefix)
         _warn_undeclared_django_cookies(self.policy)
 
     def __call__(self, request: Any) -> Any:
         if self.is_async:
             return self.__acall__(request)
         exchange = self._begin(request)
+        if self.endpoint.handles(request.path_info):
+            return self._serve_endpoint(request, exchange)
         response = self.get_response(request)
         self._enforce(exchange, response)
         return response
 
     async def __acall__(self, request: Any) -> Any:
         exchange = self._begin(request)
+        if self.endpoint.handles(request.path_info):
+            # Django's ASGI handler has read the whole body already: nothing here blocks.
+            return self._serve_endpoint(request, exchange)
         response = await self.get_response(request)
         self._enforce(exchange, response)
         return response
@@ -171,11 +180,33 @@ class ConsentMiddleware:
         # get_consent() looks in request.environ (WSGI) or request.scope (ASGI) first.
         meta[ENVIRON_KEY] = state
         meta[POLICY_KEY] = self.policy
+        meta[PREFIX_KEY] = self.endpoint.prefix
         scope = getattr(request, "scope", None)
         if isinstance(scope, dict):
             scope[ENVIRON_KEY] = state
             scope[POLICY_KEY] = self.policy
+            scope[PREFIX_KEY] = self.endpoint.prefix
         return exchange
+
+    def _serve_endpoint(self, request: Any, exchange: Exchange) -> Any:
+        """Answer a request under the prefix with the consent routes, as the adapters do."""
+        answer = self.endpoint.respond(_endpoint_request(request), exchange)
+        headers = decide_headers(
+            answer.exchange or exchange,
+            answer.headers,
+            self.on_report,
+            set_cookie="set-cookie",
+            vary="vary",
+            to_text=_identity,
+            from_text=_identity,
+        )
+        response = HttpResponse(answer.body, status=answer.status)
+        for name, value in headers:
+            if name.lower() == "set-cookie":
+                _add_line(response.cookies, value)
+            else:
+                response.headers[name] = value
+        return response
 
     def _enforce(self, exchange: Exchange, response: Any) -> None:
         try:
@@ -189,6 +220,34 @@ class ConsentMiddleware:
                 del response.headers["Set-Cookie"]
             return
         deliver_report(self.on_report, decision.report)
+
+
+def _identity(value: str) -> str:
+    return value
+
+
+def _endpoint_request(request: Any) -> EndpointRequest:
+    meta = request.META
+    method = request.method or "GET"
+    content_length = meta.get("CONTENT_LENGTH") or None
+    limit = body_limit(method, content_length)
+    host = meta.get("HTTP_HOST")
+    if not host and meta.get("SERVER_NAME"):
+        host = f"{meta['SERVER_NAME']}:{meta.get('SERVER_PORT', '')}".rstrip(":")
+    return EndpointRequest(
+        method=method,
+        path=request.path_info,
+        query=meta.get("QUERY_STRING", ""),
+        scheme=request.scheme,
+        host=host,
+        origin=meta.get("HTTP_ORIGIN"),
+        referer=meta.get("HTTP_REFERER"),
+        sec_fetch_site=meta.get("HTTP_SEC_FETCH_SITE"),
+        content_type=meta.get("CONTENT_TYPE"),
+        content_length=content_length,
+        if_none_match=meta.get("HTTP_IF_NONE_MATCH"),
+        body=request.read(limit) if limit else b"",
+    )
 
 
 def _apply(exchange: Exchange, response: Any) -> Decision:
@@ -223,28 +282,30 @@ class _LineMorsel(Morsel[str]):
     Django renders ``response.cookies`` with ``morsel.output(header="")``, which calls
     :meth:`OutputString`; a ``SimpleCookie`` holds one morsel per key, so the core's lines
     (several for one name, one per domain) cannot be rebuilt as ordinary morsels without
-    re-implementing them.
+    re-implementing them. The key and value are set too, for Django's test client.
     """
 
-    def __init__(self, key: str, line: str) -> None:
+    def __init__(self, key: str, value: str, line: str) -> None:
         super().__init__()
-        self.set(key, "", "")
+        self.set(key, value, value)
         self.line = line
 
     def OutputString(self, attrs: Any = None) -> str:  # noqa: N802 (the stdlib's name)
         return self.line
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_LineMorsel, (self.key, self.line))
+        return (_LineMorsel, (self.key, self.value, self.line))
 
 
 def _add_line(cookies: SimpleCookie, line: str) -> None:
     name = classification_name(line)
+    pair = line.split(";", 1)[0]
+    value = pair.split("=", 1)[1].strip() if "=" in pair else ""
     try:
-        morsel = _LineMorsel(name, line)
+        morsel = _LineMorsel(name, value, line)
     except CookieError:
         # The key only names the morsel inside Django; the line carries the real name.
-        morsel = _LineMorsel("consentware-deletion", line)
+        morsel = _LineMorsel("consentware-line", "", line)
     key = morsel.key
     index = 1
     while key in cookies:

@@ -30,7 +30,7 @@ In the template: ``{{ consent.granted }}``, ``{{ consent_banner() }}`` and
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 from starlette.requests import HTTPConnection
@@ -39,6 +39,7 @@ from . import consent as _consent
 from .asgi import ConsentMiddleware
 from .consent import POLICY_KEY, ConsentState
 from .consent_mode import gtag_consent_script
+from .endpoint import DEFAULT_PREFIX, PREFIX_KEY
 from .policy import Policy
 
 if TYPE_CHECKING:
@@ -51,8 +52,6 @@ __all__ = [
     "get_policy",
     "install_templates",
 ]
-
-DEFAULT_PREFIX: Final = "/_consent"
 
 
 def get_consent(request: HTTPConnection) -> ConsentState:
@@ -75,16 +74,19 @@ def get_policy(request: HTTPConnection) -> Policy:
     return policy
 
 
-def consent_context(request: HTTPConnection, *, prefix: str = DEFAULT_PREFIX) -> dict[str, Any]:
+def consent_context(request: HTTPConnection, *, prefix: str | None = None) -> dict[str, Any]:
     """The template context of this request: ``consent``, ``consent_banner`` and
     ``consent_mode_script``.
 
     ``consent_banner(next_url=None, nonce=None)`` renders ``consentware.banner_html`` posting to
-    ``prefix`` and returning to the current page; ``consent_mode_script(nonce=None)`` renders
-    the Google Consent Mode v2 defaults.
+    ``prefix`` (by default the middleware's) and returning to the current page;
+    ``consent_mode_script(nonce=None)`` renders the Google Consent Mode v2 defaults.
     """
     state = get_consent(request)
     policy = get_policy(request)
+    if prefix is None:
+        prefix = str(request.scope.get(PREFIX_KEY, DEFAULT_PREFIX))
+    action = prefix
     url = request.url
     here = url.path + (f"?{url.query}" if url.query else "")
 
@@ -93,7 +95,7 @@ def consent_context(request: HTTPConnection, *, prefix: str = DEFAULT_PREFIX) ->
         banner: Markup = render(
             state,
             policy,
-            prefix=prefix,
+            prefix=action,
             next_url=here if next_url is None else next_url,
             nonce=nonce,
         )
@@ -109,9 +111,7 @@ def consent_context(request: HTTPConnection, *, prefix: str = DEFAULT_PREFIX) ->
     }
 
 
-def install_templates(
-    templates: Jinja2Templates, *, prefix: str = DEFAULT_PREFIX
-) -> Jinja2Templates:
+def install_templates(templates: Jinja2Templates, *, prefix: str | None = None) -> Jinja2Templates:
     """Add :func:`consent_context` to every response ``templates`` renders; returns ``templates``.
 
     Starlette applies context processors after the view's context, so these three names are
