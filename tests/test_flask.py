@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import re
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import httpx
 import pytest
 from flask import Flask, render_template_string, session
 
+import consentware
 from consentware import ConsentCookie, Policy, get_consent
 from consentware.consent import derive_secret_key
 from consentware.flask import EXTENSION_KEY, Consentware, FlaskConsent, consent
@@ -312,12 +312,10 @@ def test_templates_get_consent_and_consent_mode(
 
 @pytest.fixture
 def banner_html() -> Callable[..., Any]:
-    if importlib.util.find_spec("consentware.banner") is None:
+    render = getattr(consentware, "banner_html", None)
+    if render is None:
         pytest.skip("consentware.banner_html is not available yet")
-    module = importlib.import_module("consentware.banner")
-    if not hasattr(module, "banner_html"):
-        pytest.skip("consentware.banner_html is not available yet")
-    return module.banner_html  # type: ignore[no-any-return]
+    return render  # type: ignore[no-any-return]
 
 
 def test_consent_banner_renders_banner_html_for_the_request(
@@ -339,3 +337,15 @@ def test_consent_banner_renders_banner_html_for_the_request(
     )
     assert body == str(expected)
     assert 'action="/_consent"' in body
+
+
+def test_consent_banner_under_a_script_root(banner_html: Callable[..., Any]) -> None:
+    app = make_app()
+
+    @app.get("/page")
+    def page() -> str:
+        return render_template_string("{{ consent_banner() }}")
+
+    body = app.test_client().get("/page", environ_overrides={"SCRIPT_NAME": "/shop"}).text
+    assert 'action="/shop/_consent"' in body
+    assert 'name="next" value="/shop/page"' in body

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -19,6 +17,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from websockets.sync.client import connect
 
+import consentware
 from consentware import ConsentCookie, ConsentState, Policy
 from consentware import asgi as consentware_asgi
 from consentware.starlette import (
@@ -181,12 +180,10 @@ def test_consent_context_in_a_plain_starlette_app() -> None:
 
 @pytest.fixture
 def banner_html() -> Any:
-    if importlib.util.find_spec("consentware.banner") is None:
+    render = getattr(consentware, "banner_html", None)
+    if render is None:
         pytest.skip("consentware.banner_html is not available yet")
-    module = importlib.import_module("consentware.banner")
-    if not hasattr(module, "banner_html"):
-        pytest.skip("consentware.banner_html is not available yet")
-    return module.banner_html
+    return render
 
 
 def test_consent_banner_is_banner_html_for_the_request(banner_html: Any) -> None:

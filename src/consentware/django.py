@@ -36,7 +36,6 @@ logged with its traceback on logger ``consentware``.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -48,6 +47,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
+from django.urls import get_script_prefix
 from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from markupsafe import Markup
@@ -345,15 +345,15 @@ def context_processor(request: Any) -> dict[str, Any]:
     policy = config.policy
 
     def consent_banner() -> Markup:
-        render = importlib.import_module("consentware.banner").banner_html
-        banner: Markup = render(
+        from . import banner_html
+
+        return banner_html(
             state,
             policy,
-            prefix=config.prefix,
+            prefix=get_script_prefix().rstrip("/") + config.prefix,
             next_url=request.get_full_path(),
             nonce=nonce,
         )
-        return banner
 
     def consent_mode_script() -> Markup:
         return gtag_consent_script(state, policy, nonce=nonce)

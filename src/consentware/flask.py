@@ -39,7 +39,6 @@ Example, with an app factory::
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 import os
@@ -185,16 +184,16 @@ def consent_banner(*, next_url: str | None = None, nonce: str | None = None) -> 
     extension = _current()
     if next_url is None:
         query = request.query_string.decode("latin-1")
-        next_url = request.path + (f"?{query}" if query else "")
-    render = importlib.import_module("consentware.banner").banner_html
-    banner: Markup = render(
+        next_url = request.script_root + request.path + (f"?{query}" if query else "")
+    from . import banner_html
+
+    return banner_html(
         get_consent(request),
         extension.policy,
-        prefix=extension.prefix,
+        prefix=request.script_root + extension.prefix,
         next_url=next_url,
         nonce=nonce,
     )
-    return banner
 
 
 def consent_mode_script(*, nonce: str | None = None) -> Markup:

@@ -29,7 +29,6 @@ In the template: ``{{ consent.granted }}``, ``{{ consent_banner() }}`` and
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -91,15 +90,15 @@ def consent_context(request: HTTPConnection, *, prefix: str | None = None) -> di
     here = url.path + (f"?{url.query}" if url.query else "")
 
     def consent_banner(*, next_url: str | None = None, nonce: str | None = None) -> Markup:
-        render = importlib.import_module("consentware.banner").banner_html
-        banner: Markup = render(
+        from . import banner_html
+
+        return banner_html(
             state,
             policy,
             prefix=action,
             next_url=here if next_url is None else next_url,
             nonce=nonce,
         )
-        return banner
 
     def consent_mode_script(*, nonce: str | None = None) -> Markup:
         return gtag_consent_script(state, policy, nonce=nonce)
