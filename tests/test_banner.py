@@ -262,6 +262,8 @@ def test_script_enhances_without_external_resources() -> None:
     assert "fetch(" in script
     assert '"Content-Type": "application/json"' in script
     assert "consentware:change" in script
+    # The buttons are named "action", which shadows form.action: read the attribute.
+    assert "form.action" not in script
     for forbidden in ("http://", "https://", "eval(", "innerHTML", "document.write"):
         assert forbidden not in script
     css = assets()["banner.css"].body.decode()

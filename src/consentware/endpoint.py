@@ -261,6 +261,7 @@ class ConsentEndpoint:
                 [
                     ("Location", next_url),
                     ("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", "10"),
                     _NO_STORE,
                     _NOSNIFF,
                     ("Set-Cookie", set_cookie),

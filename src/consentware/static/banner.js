@@ -60,7 +60,8 @@
     var submitter = event.submitter;
     var action = submitter && submitter.name === "action" ? submitter.value : "save";
     event.preventDefault();
-    fetch(form.action, {
+    // The buttons named "action" shadow the form's action property: read the attribute.
+    fetch(form.getAttribute("action"), {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },

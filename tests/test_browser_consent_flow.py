@@ -1,0 +1,228 @@
+"""The consent flow of the demo, in Debian's headless chromium, against the demo served for real.
+
+Give, refuse and withdraw consent through the banner (with JavaScript and without it), under
+``Sec-GPC: 1``, and from a page of another site, and check the browser's cookie jar each time.
+Playwright drives ``/usr/bin/chromium`` (never ``playwright install``); skipped when absent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pytest
+from examples.demo import create_app
+
+from tests.support.servers import RunningServer, serve_wsgi
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+NECESSARY = {"sessionid"}
+CONSENT = "cookies_preferences"
+STATISTICS = {"_ga", "_ga_DEMO42"}
+BANNER = "[data-consentware-banner]"
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent (apt install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[RunningServer]:
+    with serve_wsgi(create_app()) as running:
+        yield running
+
+
+def attacker_page(demo_url: str) -> Any:
+    """Another site's page with a form that posts "accept all" to the demo's consent route."""
+    body = (
+        "<!doctype html><title>win a prize</title>"
+        f'<form method="post" action="{demo_url}/_consent">'
+        '<input type="hidden" name="action" value="accept_all">'
+        '<button type="submit" id="prize">Claim your prize</button></form>'
+    ).encode()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response(
+            "200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    return app
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context()
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def jar(ctx: Any) -> set[str]:
+    return {cookie["name"] for cookie in ctx.cookies()}
+
+
+def consent_value(ctx: Any) -> str | None:
+    return next((c["value"] for c in ctx.cookies() if c["name"] == CONSENT), None)
+
+
+def choose(page: Any, button: str, *, expect_hidden: bool = True) -> None:
+    """Click a banner button (JavaScript on): the choice is posted with fetch, no reload."""
+    with page.expect_response(
+        lambda r: r.url.endswith("/_consent") and r.request.method == "POST"
+    ) as posted:
+        page.locator(BANNER).get_by_role("button", name=button).click()
+    assert posted.value.status == 200
+    if expect_hidden:
+        page.locator(BANNER).wait_for(state="hidden")
+
+
+def test_first_visit_holds_only_necessary_cookies(context: Any, demo: RunningServer) -> None:
+    page = context.new_page()
+    page.goto(demo.url + "/")
+    page.locator(BANNER).wait_for(state="visible")
+    page.wait_for_load_state("networkidle")
+    assert jar(context) == NECESSARY
+    page.goto(demo.url + "/article")
+    assert jar(context) == NECESSARY
+    assert "_ga" in page.locator("main").inner_text()  # the page did try
+
+
+def test_reject_all_keeps_the_jar_necessary(context: Any, demo: RunningServer) -> None:
+    page = context.new_page()
+    page.goto(demo.url + "/")
+    choose(page, "Reject all")
+    assert jar(context) == NECESSARY | {CONSENT}
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert jar(context) == NECESSARY | {CONSENT}
+    assert page.locator(BANNER).is_hidden()
+    page.goto(demo.url + "/article")
+    blocked = page.locator("#blocked").inner_text()  # what the reload's response lost
+    assert "_ga" in blocked
+    assert "_fbp" in blocked
+    assert "sessionid" not in blocked
+
+
+def test_save_statistics_then_withdraw(context: Any, demo: RunningServer) -> None:
+    page = context.new_page()
+    page.goto(demo.url + "/")
+    page.get_by_text("Choose cookies").click()
+    page.get_by_label("Statistics").check()
+    choose(page, "Save choices")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    held = jar(context)
+    assert held >= STATISTICS
+    assert "_fbp" not in held
+    assert "demo_theme" not in held
+    assert "demo_layout" not in held
+
+    # Withdrawal: re-open the banner from "Cookie settings" and untick Statistics.
+    page.get_by_role("link", name="Cookie settings").click()
+    page.locator(BANNER).wait_for(state="visible")
+    page.get_by_label("Statistics").uncheck()
+    choose(page, "Save choices")
+    assert jar(context) == NECESSARY | {CONSENT}  # the POST's response expired _ga
+    page.reload()
+    assert jar(context) == NECESSARY | {CONSENT}
+    expired = page.locator("#expired").inner_text()  # what the withdrawal's response deleted
+    assert "_ga" in expired
+    assert "_ga_DEMO42" in expired
+
+
+def test_the_same_flow_without_javascript(browser: Any, demo: RunningServer) -> None:
+    ctx = browser.new_context(java_script_enabled=False)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto(demo.url + "/article")
+        assert jar(ctx) == NECESSARY
+        with page.expect_navigation():
+            page.locator(BANNER).get_by_role("button", name="Reject all").click()
+        assert page.url == demo.url + "/article"  # 303 back to the page it came from
+        assert jar(ctx) == NECESSARY | {CONSENT}
+        assert page.locator(BANNER).is_hidden()
+
+        # Without JavaScript "Cookie settings" leads to the policy page and its form.
+        page.get_by_role("link", name="Cookie settings").click()
+        assert page.url.startswith(demo.url + "/_consent/policy")
+        page.get_by_label("Statistics").check()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save choices").click()
+        page.goto(demo.url + "/")
+        held = jar(ctx)
+        assert held >= STATISTICS
+        assert "_fbp" not in held
+
+        page.goto(demo.url + "/_consent/policy")
+        page.get_by_label("Statistics").uncheck()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save choices").click()
+        assert jar(ctx) == NECESSARY | {CONSENT}
+    finally:
+        ctx.close()
+
+
+def test_gpc_refuses_advertising_although_granted(browser: Any, demo: RunningServer) -> None:
+    ctx = browser.new_context(extra_http_headers={"Sec-GPC": "1"})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = ctx.new_page()
+        page.goto(demo.url + "/")
+        choose(page, "Accept all")
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        held = jar(ctx)
+        assert held >= STATISTICS
+        assert "demo_theme" in held
+        assert "_fbp" not in held
+        assert "advertising is refused" in page.locator("main").inner_text()
+    finally:
+        ctx.close()
+
+
+def test_cross_site_form_post_changes_nothing(context: Any, demo: RunningServer) -> None:
+    page = context.new_page()
+    page.goto(demo.url + "/")
+    choose(page, "Reject all")
+    before = consent_value(context)
+    assert before is not None
+    with serve_wsgi(attacker_page(demo.url)) as attacker:
+        # localhost and 127.0.0.1 are different sites to the browser.
+        page.goto(f"http://localhost:{attacker.port}/")
+        with page.expect_navigation() as navigation:
+            page.click("#prize")
+        response = navigation.value
+        assert response is not None
+        assert response.status == 403
+    assert consent_value(context) == before
+    page.goto(demo.url + "/")
+    page.wait_for_load_state("networkidle")
+    assert jar(context) == NECESSARY | {CONSENT}
