@@ -362,9 +362,11 @@ def test_held_unknown_cookies_are_expired_with_expire_unknown() -> None:
     [
         pytest.param("_ga_\u00e9", id="non-ascii"),
         pytest.param("_ga_a\\b", id="backslash"),
+        pytest.param("_ga_a,b", id="comma"),
     ],
 )
 def test_held_names_unsafe_to_write_back_are_not_expired(name: str) -> None:
+    assert Policy.default().category_of(name) == "statistical"  # refused, yet not written back
     decision = _enforcer().begin(f"{name}=1", None).decide([])
     assert decision.added == ()
     assert decision.report.expired == ()
