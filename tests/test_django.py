@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -350,6 +351,30 @@ def test_bad_configuration_is_improperly_configured(value: Any, message: str) ->
         load_config()
     assert str(caught.value).startswith("settings.CONSENTWARE")
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        pytest.param({"prefix": "consent/"}, "settings.CONSENTWARE.prefix:", id="bad-prefix"),
+        pytest.param({"secret_key": ""}, "settings.CONSENTWARE.secret_key:", id="empty-key"),
+    ],
+)
+def test_bad_middleware_options_are_improperly_configured(
+    option: dict[str, Any], message: str
+) -> None:
+    with (
+        override_settings(CONSENTWARE={**EXAMPLE["CONSENTWARE"], **option}),
+        pytest.raises(ImproperlyConfigured, match=re.escape(message)),
+    ):
+        ConsentMiddleware(lambda r: HttpResponse())
+
+
+def test_prefix_moves_the_consent_routes() -> None:
+    with override_settings(CONSENTWARE={**EXAMPLE["CONSENTWARE"], "prefix": "/privacy"}):
+        client = Client()
+        assert client.get("/privacy").json()["granted"] == ["necessary"]
+        assert client.get("/_consent").status_code == 404
 
 
 def test_warns_about_django_cookies_the_policy_would_block(

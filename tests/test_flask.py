@@ -349,3 +349,19 @@ def test_consent_banner_under_a_script_root(banner_html: Callable[..., Any]) -> 
     body = app.test_client().get("/page", environ_overrides={"SCRIPT_NAME": "/shop"}).text
     assert 'action="/shop/_consent"' in body
     assert 'name="next" value="/shop/page"' in body
+
+
+def test_prefix_option_moves_the_consent_routes_and_the_banner(
+    banner_html: Callable[..., Any],
+) -> None:
+    app = make_app(CONSENTWARE_PREFIX="/privacy")
+
+    @app.get("/page")
+    def page() -> str:
+        return render_template_string("{{ consent_banner() }}")
+
+    client = app.test_client()
+    assert 'action="/privacy"' in client.get("/page").text
+    assert client.get("/privacy").json["granted"] == ["necessary"]
+    with pytest.raises(ValueError, match="prefix"):
+        make_app(CONSENTWARE_PREFIX="privacy/")

@@ -147,9 +147,12 @@ class ConsentMiddleware:
             markcoroutinefunction(self)
         self.config = load_config()
         self.policy = self.config.policy
-        self.enforcer = Enforcer(self.policy, self.config.secret_key)
+        try:
+            self.enforcer = Enforcer(self.policy, self.config.secret_key)
+            self.endpoint = ConsentEndpoint(self.enforcer, self.config.prefix)
+        except ValueError as exc:  # "secret_key: ..." or "prefix: ..."
+            raise ImproperlyConfigured(f"settings.CONSENTWARE.{exc}") from exc
         self.on_report = self.config.on_report
-        self.endpoint = ConsentEndpoint(self.enforcer, self.config.prefix)
         _warn_undeclared_django_cookies(self.policy)
 
     def __call__(self, request: Any) -> Any:

@@ -17,7 +17,11 @@ Options come from keyword arguments or from ``app.config`` (arguments win):
     derived from ``app.secret_key`` (and ``SECRET_KEY_FALLBACKS``, for rotation) with
     HMAC-SHA256, never the raw secret; ``None`` keeps the cookie unsigned.
 ``CONSENTWARE_<OPTION>``
-    any other keyword of the WSGI middleware, e.g. ``CONSENTWARE_ON_REPORT``.
+    any other keyword of the WSGI middleware, e.g. ``CONSENTWARE_ON_REPORT`` or
+    ``CONSENTWARE_PREFIX`` (where the consent routes are served, ``/_consent`` by default).
+
+Configuration is read once, by :meth:`Consentware.init_app`: set ``SECRET_KEY`` and the
+``CONSENTWARE_*`` keys before calling it.
 
 Declare the session cookie (``session`` unless ``SESSION_COOKIE_NAME`` says otherwise) as
 ``necessary`` in the policy: an undeclared cookie is blocked under ``unknown_cookies = "block"``.
@@ -62,7 +66,6 @@ logger = logging.getLogger("consentware")
 #: The key of :attr:`flask.Flask.extensions` that holds an app's :class:`FlaskConsent`.
 EXTENSION_KEY: Final = "consentware"
 CONFIG_PREFIX: Final = "CONSENTWARE_"
-DEFAULT_PREFIX: Final = "/_consent"
 
 _UNSET: Any = object()
 
@@ -106,8 +109,7 @@ class Consentware:
         _check_options(merged)
         middleware = ConsentMiddleware(app.wsgi_app, policy, secret_key=secret_key, **merged)
         app.wsgi_app = middleware  # type: ignore[method-assign]
-        prefix = merged.get("prefix", DEFAULT_PREFIX)
-        app.extensions[EXTENSION_KEY] = FlaskConsent(policy, middleware, str(prefix))
+        app.extensions[EXTENSION_KEY] = FlaskConsent(policy, middleware, middleware.endpoint.prefix)
         app.add_template_global(consent, "consent")
         app.add_template_global(consent_banner, "consent_banner")
         app.add_template_global(consent_mode_script, "consent_mode_script")
