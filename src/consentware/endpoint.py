@@ -67,6 +67,7 @@ _DEFAULT_PORTS: Final = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 _JSON_TYPE: Final = "application/json"
 _ACTIONS: Final = frozenset({"accept_all", "reject_all", "save"})
+_SEE_OTHER: Final = b"See Other\n"
 _NO_STORE: Final = ("Cache-Control", "no-store")
 _NOSNIFF: Final = ("X-Content-Type-Options", "nosniff")
 # The policy page is a document of its own: it may load only the banner's own assets.
@@ -261,12 +262,12 @@ class ConsentEndpoint:
                 [
                     ("Location", next_url),
                     ("Content-Type", "text/plain; charset=utf-8"),
-                    ("Content-Length", "10"),
+                    ("Content-Length", str(len(_SEE_OTHER))),
                     _NO_STORE,
                     _NOSNIFF,
                     ("Set-Cookie", set_cookie),
                 ],
-                b"See Other\n",
+                _SEE_OTHER,
                 new_exchange,
             )
         response = _json(200, state_document(new_exchange.state, self.enforcer), new_exchange)
