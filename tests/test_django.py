@@ -343,6 +343,7 @@ def test_on_report_as_a_dotted_path() -> None:
         pytest.param({"policy": {}, "cookies": []}, "either 'policy'", id="policy-and-schema"),
         pytest.param({"policy": 42}, "policy: expected", id="policy-of-wrong-type"),
         pytest.param({"on_report": 42}, "on_report", id="on-report-not-callable"),
+        pytest.param({"inject_banner": "yes"}, "inject_banner", id="inject-banner-not-bool"),
         pytest.param([1, 2], "expected a dict", id="not-a-dict"),
     ],
 )
@@ -503,3 +504,34 @@ def test_withdrawal_expires_the_held_trackers() -> None:
     assert answer.status_code == 303
     expired = {line.split("=", 1)[0] for line in lines(answer) if "Max-Age=0" in line}
     assert expired == {"_ga", "_fbp"}
+
+
+def page_view(request: Any) -> HttpResponse:
+    return HttpResponse("<html><body><p>page</p></body></html>")
+
+
+@pytest.mark.parametrize(
+    ("granted", "injected"),
+    [
+        pytest.param(None, True, id="undecided-gets-the-banner"),
+        pytest.param(["statistical"], False, id="decided-does-not"),
+    ],
+)
+def test_inject_banner(granted: list[str] | None, injected: bool) -> None:
+    banner_html = getattr(consentware, "banner_html", None)
+    if banner_html is None:
+        pytest.skip("consentware.banner_html is not available yet")
+    cookie = f"cookies_preferences={consent_value(granted)}" if granted is not None else ""
+    with override_settings(CONSENTWARE={**EXAMPLE["CONSENTWARE"], "inject_banner": True}):
+        request, response = run(page_view, cookie)
+    body = response.content.decode()
+    assert ("consentware-banner" in body) is injected
+    assert body.endswith("</body></html>")
+    if injected:
+        expected = banner_html(request.consent, POLICY, prefix="/_consent", next_url="/")
+        assert str(expected) + "</body>" in body
+
+
+def test_no_banner_injected_by_default() -> None:
+    _, response = run(page_view)
+    assert response.content == b"<html><body><p>page</p></body></html>"

@@ -21,6 +21,8 @@ middleware or view (sessions, CSRF, messages, ...) are covered::
         "cookies": [{"name": "_ga", "category": "statistical"}],
         # "secret_key": ...,             # default: derived from SECRET_KEY (and fallbacks)
         # "on_report": "myapp.consent.log_report",   # a callable or its dotted path
+        # "prefix": "/_consent",         # where the consent routes are served
+        # "inject_banner": True,         # put the banner into HTML pages of undecided visitors
         # "policy": "cookies.toml",      # instead of the schema keys: a TOML path or a Policy
     }
 
@@ -53,6 +55,7 @@ from django.utils.module_loading import import_string
 from markupsafe import Markup
 
 from ._headers import decide_headers
+from .banner import inject, injection_point
 from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey, derive_secret_key
 from .consent_mode import gtag_consent_script
 from .cookies import classification_name
@@ -65,7 +68,7 @@ __all__ = ["ConsentMiddleware", "DjangoConsentConfig", "context_processor", "loa
 logger = logging.getLogger("consentware")
 
 DEFAULT_PREFIX: Final = "/_consent"
-_OPTION_KEYS: Final = ("secret_key", "on_report", "policy", "prefix")
+_OPTION_KEYS: Final = ("secret_key", "on_report", "policy", "prefix", "inject_banner")
 _UNSET: Any = object()
 
 # Django's own cookies: (setting of the name, default name, the middleware that sets it).
@@ -79,12 +82,13 @@ _DJANGO_COOKIES: Final = (
 
 @dataclass(frozen=True, slots=True)
 class DjangoConsentConfig:
-    """``settings.CONSENTWARE`` resolved: the policy, the key, the report callback, the prefix."""
+    """``settings.CONSENTWARE`` resolved: the policy and the middleware's options."""
 
     policy: Policy
     secret_key: SecretKey
     on_report: ReportCallback | None
     prefix: str
+    inject_banner: bool = False
 
 
 def load_config() -> DjangoConsentConfig:
@@ -112,9 +116,11 @@ def load_config() -> DjangoConsentConfig:
         on_report = import_string(on_report)
     if on_report is not None and not callable(on_report):
         raise ImproperlyConfigured("settings.CONSENTWARE.on_report: expected a callable")
-    return DjangoConsentConfig(
-        policy, secret_key, on_report, str(options.get("prefix", DEFAULT_PREFIX))
-    )
+    inject_banner = options.get("inject_banner", False)
+    if not isinstance(inject_banner, bool):
+        raise ImproperlyConfigured("settings.CONSENTWARE.inject_banner: expected true or false")
+    prefix = str(options.get("prefix", DEFAULT_PREFIX))
+    return DjangoConsentConfig(policy, secret_key, on_report, prefix, inject_banner)
 
 
 def _policy(value: Any, schema: Mapping[str, Any]) -> Policy:
@@ -162,6 +168,7 @@ class ConsentMiddleware:
         if self.endpoint.handles(request.path_info):
             return self._serve_endpoint(request, exchange)
         response = self.get_response(request)
+        self._inject_banner(request, response)
         self._enforce(exchange, response)
         return response
 
@@ -171,6 +178,7 @@ class ConsentMiddleware:
             # Django's ASGI handler has read the whole body already: nothing here blocks.
             return self._serve_endpoint(request, exchange)
         response = await self.get_response(request)
+        self._inject_banner(request, response)
         self._enforce(exchange, response)
         return response
 
@@ -190,6 +198,32 @@ class ConsentMiddleware:
             scope[POLICY_KEY] = self.policy
             scope[PREFIX_KEY] = self.endpoint.prefix
         return exchange
+
+    def _inject_banner(self, request: Any, response: Any) -> None:
+        """With ``inject_banner``, put the banner before ``</body>`` of a small HTML page."""
+        if not self.config.inject_banner or getattr(response, "streaming", True):
+            return
+        try:
+            state = request.consent
+            charset = injection_point(state, response.status_code, response.items())
+            if charset is None:
+                return
+            from . import banner_html
+
+            markup = banner_html(
+                state,
+                self.policy,
+                prefix=get_script_prefix().rstrip("/") + self.endpoint.prefix,
+                next_url=request.get_full_path(),
+            )
+            body = inject(response.content, str(markup), charset)
+            if body is None:
+                return
+            response.content = body
+            if response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(body))
+        except Exception:
+            logger.exception("consentware could not inject the banner; the page goes out as is")
 
     def _serve_endpoint(self, request: Any, exchange: Exchange) -> Any:
         """Answer a request under the prefix with the consent routes, as the adapters do."""
