@@ -110,17 +110,40 @@ def call(
     scheme: str = "http",
     declare_length: bool = True,
     validate: bool = True,
+    root_path: str = "",
 ) -> Answer:
     """One request through ``wrapped``. ``chunks`` sends the body in pieces without a length.
 
     ``validate=False`` lets a WSGI request break PEP 3333 (a malformed ``CONTENT_LENGTH``).
+    ``root_path`` mounts the app there (``SCRIPT_NAME``; ASGI ``root_path``, in ``path`` too).
     """
     if kind == "wsgi":
         return _call_wsgi(
-            wrapped, method, path, query, headers, body, chunks, scheme, declare_length, validate
+            wrapped,
+            method,
+            path,
+            query,
+            headers,
+            body,
+            chunks,
+            scheme,
+            declare_length,
+            validate,
+            root_path,
         )
     return asyncio.run(
-        _call_asgi(wrapped, method, path, query, headers, body, chunks, scheme, declare_length)
+        _call_asgi(
+            wrapped,
+            method,
+            path,
+            query,
+            headers,
+            body,
+            chunks,
+            scheme,
+            declare_length,
+            root_path,
+        )
     )
 
 
@@ -146,6 +169,7 @@ def _call_wsgi(
     scheme: str,
     declare_length: bool,
     validate: bool,
+    root_path: str,
 ) -> Answer:
     payload = b"".join(chunks) if chunks is not None else body
     stream = _CountingInput(payload)
@@ -153,7 +177,7 @@ def _call_wsgi(
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
         "QUERY_STRING": query,
-        "SCRIPT_NAME": "",
+        "SCRIPT_NAME": root_path,
         "HTTP_HOST": HOST,
         "wsgi.input": stream,
         "wsgi.url_scheme": scheme,
@@ -205,6 +229,7 @@ async def _call_asgi(
     chunks: Sequence[bytes] | None,
     scheme: str,
     declare_length: bool,
+    root_path: str,
 ) -> Answer:
     raw_headers = [(b"host", HOST.encode())]
     raw_headers += [(n.lower().encode(), v.encode("latin-1")) for n, v in headers]
@@ -232,10 +257,10 @@ async def _call_asgi(
         "http_version": "1.1",
         "method": method,
         "scheme": scheme,
-        "path": path,
-        "raw_path": path.encode(),
+        "path": root_path + path,
+        "raw_path": (root_path + path).encode(),
         "query_string": query.encode(),
-        "root_path": "",
+        "root_path": root_path,
         "headers": raw_headers,
         "server": (HOST, 443 if scheme == "https" else 80),
         "client": ("127.0.0.1", 50000),
@@ -896,3 +921,26 @@ def test_versioned_asset_url_is_cached_for_good(kind: str) -> None:
     assert answer.header("cache-control") == "public, max-age=31536000, immutable"
     wrong = call(kind, middleware(kind), "GET", "/_consent/banner.js", query="v=0")
     assert wrong.header("cache-control") == "no-cache"
+
+
+def test_mounted_app_serves_the_routes_below_its_mount_point(kind: str) -> None:
+    wrapped = middleware(kind)
+    answer = call(kind, wrapped, "GET", "/_consent/policy", root_path="/shop")
+    assert answer.status == 200
+    assert not answer.app_called
+    html = answer.body.decode()
+    assert 'action="/shop/_consent"' in html
+    assert 'href="/shop/_consent/banner.css?v=' in html
+    assert 'value="/shop/_consent/policy"' in html
+    posted = call(
+        kind,
+        wrapped,
+        "POST",
+        "/_consent",
+        root_path="/shop",
+        headers=[("Content-Type", FORM), ("Origin", ORIGIN)],
+        body=form(action="reject_all", next="/shop/basket"),
+    )
+    assert posted.status == 303
+    assert posted.header("location") == "/shop/basket"
+    assert call(kind, wrapped, "GET", "/basket", root_path="/shop").app_called

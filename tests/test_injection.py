@@ -390,3 +390,10 @@ def test_injection_point_is_none_for_a_decided_visitor() -> None:
 )
 def test_inject(body: bytes, expected: bytes | None) -> None:
     assert inject(body, "BANNER", "utf-8") == expected
+
+
+def test_injected_banner_posts_below_the_mount_point(kind: str) -> None:
+    answer = call(kind, wrap(kind, page_app(kind)), "GET", "/basket", root_path="/shop")
+    assert b'action="/shop/_consent"' in answer.body
+    assert b'name="next" value="/shop/basket"' in answer.body
+    assert b'src="/shop/_consent/banner.js?v=' in answer.body

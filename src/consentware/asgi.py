@@ -97,7 +97,7 @@ class ConsentMiddleware:
             return
         exchange = self._begin(scope)
         if scope["type"] == "http":
-            if self.endpoint.handles(scope.get("path", "")):
+            if self.endpoint.handles(_app_path(scope)):
                 await self._serve_endpoint(scope, receive, send, exchange)
                 return
             if self.inject_banner and wants_banner(exchange.state):
@@ -207,7 +207,8 @@ async def _endpoint_request(scope: Scope, receive: Receive) -> EndpointRequest |
     query = scope.get("query_string", b"")
     return EndpointRequest(
         method=method,
-        path=scope.get("path", ""),
+        path=_app_path(scope),
+        root_path=scope.get("root_path", ""),
         query=query.decode("latin-1") if isinstance(query, bytes) else str(query),
         scheme=scope.get("scheme", "http"),
         host=host,
@@ -232,6 +233,15 @@ _ENDPOINT_HEADERS = frozenset(
         b"if-none-match",
     }
 )
+
+
+def _app_path(scope: Scope) -> str:
+    """The path below the app's mount point: ASGI's ``path`` includes ``root_path``."""
+    path: str = scope.get("path", "")
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :]
+    return path
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -259,7 +269,7 @@ class _BannerSend:
     ``Content-Length``; a streamed one (``more_body``) passes untouched, never buffered.
     """
 
-    __slots__ = ("_charset", "_held", "_middleware", "_next_url", "_send", "_state")
+    __slots__ = ("_charset", "_held", "_middleware", "_next_url", "_prefix", "_send", "_state")
 
     def __init__(
         self, send: Send, state: ConsentState, middleware: ConsentMiddleware, scope: Scope
@@ -269,6 +279,7 @@ class _BannerSend:
         self._middleware = middleware
         query = scope.get("query_string", b"")
         path = scope.get("path", "")
+        self._prefix = scope.get("root_path", "") + middleware.endpoint.prefix
         self._next_url = path + ("?" + query.decode("latin-1") if query else "")
         self._held: Message | None = None
         self._charset = ""
@@ -293,7 +304,7 @@ class _BannerSend:
         markup = banner_html(
             self._state,
             middleware.policy,
-            prefix=middleware.endpoint.prefix,
+            prefix=self._prefix,
             next_url=self._next_url,
         )
         body = bytes(message.get("body", b""))

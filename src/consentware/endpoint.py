@@ -81,13 +81,16 @@ _PAGE_CSP: Final = (
 class EndpointRequest:
     """The parts of a request under the prefix that the consent routes look at.
 
-    Header values are ``None`` when absent. ``host`` is the ``Host`` header (or the server's
-    name and port when the request had none); ``body`` holds at most
-    ``MAX_BODY_BYTES + 1`` bytes, as read by the adapter.
+    Header values are ``None`` when absent. ``path`` is below the app's mount point and
+    ``root_path`` is that mount point (WSGI ``SCRIPT_NAME``, ASGI ``root_path``), which every
+    URL the pages write starts with. ``host`` is the ``Host`` header (or the server's name and
+    port when the request had none); ``body`` holds at most ``MAX_BODY_BYTES + 1`` bytes, as
+    read by the adapter.
     """
 
     method: str
     path: str
+    root_path: str = ""
     query: str = ""
     scheme: str = "http"
     host: str | None = None
@@ -371,7 +374,8 @@ class ConsentEndpoint:
             body = pages.policy_markdown(policy).encode()
             content_type = "text/markdown; charset=utf-8"
         elif fmt == "html":
-            html = pages.policy_page(policy, exchange.state, prefix=self.prefix)
+            prefix = request.root_path + self.prefix
+            html = pages.policy_page(policy, exchange.state, prefix=prefix)
             body = html.encode()
             content_type = "text/html; charset=utf-8"
         else:

@@ -143,6 +143,7 @@ def _endpoint_request(environ: WSGIEnvironment) -> EndpointRequest:
     return EndpointRequest(
         method=method,
         path=environ.get("PATH_INFO", ""),
+        root_path=environ.get("SCRIPT_NAME", ""),
         query=environ.get("QUERY_STRING", ""),
         scheme=environ.get("wsgi.url_scheme", "http"),
         host=host,
@@ -189,6 +190,7 @@ class _BannerInjector:
         "_held",
         "_middleware",
         "_next_url",
+        "_prefix",
         "_sent",
         "_server_start",
         "_state",
@@ -206,8 +208,9 @@ class _BannerInjector:
         self._state = state
         self._middleware = middleware
         query = environ.get("QUERY_STRING", "")
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        self._next_url = path + ("?" + query if query else "")
+        root = environ.get("SCRIPT_NAME", "")
+        self._prefix = root + middleware.endpoint.prefix
+        self._next_url = root + environ.get("PATH_INFO", "") + ("?" + query if query else "")
         self._held = False
         self._finished = False
         self._sent = False
@@ -255,7 +258,7 @@ class _BannerInjector:
         markup = banner_html(
             self._state,
             middleware.policy,
-            prefix=middleware.endpoint.prefix,
+            prefix=self._prefix,
             next_url=self._next_url,
         )
         injected = inject(body, str(markup), self._charset)
