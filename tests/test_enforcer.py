@@ -571,3 +571,25 @@ def test_the_report_carries_the_state_and_mode() -> None:
 
 def test_exchange_is_an_exchange() -> None:
     assert isinstance(_enforcer().begin(None, None), Exchange)
+
+
+@pytest.mark.parametrize(
+    ("header", "gpc"),
+    [
+        pytest.param("1", True, id="one"),
+        pytest.param(" 1 ", True, id="one-with-ows"),
+        pytest.param("1, 1", False, id="repeated"),
+        pytest.param(None, False, id="absent"),
+    ],
+)
+def test_a_failed_read_keeps_the_same_reading_of_sec_gpc(
+    monkeypatch: pytest.MonkeyPatch, header: str | None, gpc: bool
+) -> None:
+    def broken(self: Enforcer, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("codec exploded")
+
+    assert _enforcer().begin(None, header).state.gpc is gpc
+    monkeypatch.setattr(Enforcer, "read_state", broken)
+    exchange = _enforcer().begin(None, header)
+    assert exchange.failed
+    assert exchange.state.gpc is gpc

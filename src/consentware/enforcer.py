@@ -214,7 +214,9 @@ class Exchange:
         except Exception:
             logger.exception("consentware failed to read the consent; treating it as undecided")
             self.failed = True
-            state = ConsentState.undecided(gpc=gpc_header == "1")
+            # The same reading of Sec-GPC as read_state, so a failure never loses the signal.
+            gpc = gpc_header is not None and gpc_header.strip(" \t") == "1"
+            state = ConsentState.undecided(gpc=gpc)
         self.state = state._tracked(self._flag)
 
     @property
