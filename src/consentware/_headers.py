@@ -11,9 +11,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from .enforcer import Decision, Exchange, ReportCallback, deliver_report, merge_vary
-
-logger = logging.getLogger("consentware")
+from .enforcer import (
+    Decision,
+    Exchange,
+    ReportCallback,
+    deliver_report,
+    log_safely,
+    merge_vary,
+)
 
 H = TypeVar("H", str, bytes)
 
@@ -38,14 +43,22 @@ def decide_headers(
         try:
             decision = exchange.decide(set_cookies)
         except Exception as exc:
-            logger.exception("consentware failed on a response; only necessary cookies pass")
+            log_safely(
+                logging.ERROR,
+                "consentware failed on a response; only necessary cookies pass",
+                exc_info=True,
+            )
             decision = exchange.fail_closed(set_cookies, exc)
         if decision.changes_headers:
             headers = _rebuild(headers, decision, set_cookie, vary, to_text, from_text)
     except Exception:
         # Not even the fail-closed path worked (a malformed header list, say): drop every
         # Set-Cookie line rather than let one through unexamined.
-        logger.exception("consentware could not read the response headers; Set-Cookie dropped")
+        log_safely(
+            logging.ERROR,
+            "consentware could not read the response headers; Set-Cookie dropped",
+            exc_info=True,
+        )
         return [(n, v) for n, v in headers if not _is_set_cookie(n, set_cookie)]
     deliver_report(on_report, decision.report)
     return headers

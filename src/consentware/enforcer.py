@@ -16,10 +16,13 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -35,16 +38,34 @@ __all__ = [
     "Report",
     "ReportCallback",
     "deliver_report",
+    "log_safely",
     "merge_vary",
 ]
 
 logger = logging.getLogger("consentware")
+
+
+def log_safely(level: int, message: str, *args: object, exc_info: bool = False) -> None:
+    """Log on ``consentware`` without ever raising into the request.
+
+    The stdlib handlers route their own errors to ``handleError``, but a handler whose
+    ``emit`` raises would otherwise break the response it was logging about. Its error is
+    printed to stderr when :data:`logging.raiseExceptions` is true, as ``handleError`` does.
+    """
+    try:
+        logger.log(level, message, *args, exc_info=exc_info)
+    except Exception:
+        if logging.raiseExceptions:
+            with contextlib.suppress(Exception):
+                traceback.print_exc(file=sys.stderr)
+
 
 #: How many distinct unknown names get their own warning, per process.
 UNKNOWN_WARNING_LIMIT: Final = 1000
 # Names we would write back in a deletion line: visible ASCII without ; = , or quotes, so a
 # hostile Cookie header can never shape a response header.
 _SAFE_NAME: Final = re.compile(r"[!#$%&'()*+\-./0-9:<>?@A-Z\[\]^_`a-z{|}~]+")
+_COOKIE_SEGMENT: Final = re.compile(r"[;,]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +118,13 @@ class _UnknownNames:
                 return
             self._seen.add(name)
             if len(self._seen) > UNKNOWN_WARNING_LIMIT:
-                logger.warning(
+                log_safely(
+                    logging.WARNING,
                     "more than %d unknown cookie names; no further ones are logged",
                     UNKNOWN_WARNING_LIMIT,
                 )
                 return
-        logger.warning("cookie %r %s matches no rule of the policy", name[:200], where)
+        log_safely(logging.WARNING, "cookie %r %s matches no rule of the policy", name[:200], where)
 
     def reset(self) -> None:
         with self._lock:
@@ -139,7 +161,13 @@ class Enforcer:
         gpc = gpc_header is not None and gpc_header.strip(" \t") == "1"
         if not cookie_header or self.consent_name not in cookie_header:
             return self.codec.loads(None, gpc=gpc)
-        values = [v for k, v in parse_cookie_pairs(cookie_header) if k == self.consent_name]
+        name = self.consent_name
+        values = [v for k, v in parse_cookie_pairs(cookie_header) if k == name]
+        if cookie_header.count(name) > len(values):
+            # A copy the parser did not see: hidden in a quoted value planted around it
+            # (`a="x; <name>=...; b=y"`) or behind a server's comma join of split Cookie
+            # headers. Each copy must count, or a planted copy could widen consent.
+            values.extend(_raw_cookie_values(cookie_header, name))
         return self._least_consent(values, gpc, now)
 
     def _least_consent(self, values: Sequence[str], gpc: bool, now: float | None) -> ConsentState:
@@ -212,7 +240,11 @@ class Exchange:
         try:
             state = enforcer.read_state(cookie_header, gpc_header)
         except Exception:
-            logger.exception("consentware failed to read the consent; treating it as undecided")
+            log_safely(
+                logging.ERROR,
+                "consentware failed to read the consent; treating it as undecided",
+                exc_info=True,
+            )
             self.failed = True
             # The same reading of Sec-GPC as read_state, so a failure never loses the signal.
             gpc = gpc_header is not None and gpc_header.strip(" \t") == "1"
@@ -312,6 +344,16 @@ class Exchange:
         return Decision(keep, (), True, report)
 
 
+def _raw_cookie_values(header: str, name: str) -> list[str]:
+    """The values of every ``name=...`` segment of a ``Cookie`` header cut at ``;`` and ``,``."""
+    values: list[str] = []
+    for segment in _COOKIE_SEGMENT.split(header):
+        key, eq, value = segment.partition("=")
+        if eq and key.strip(" \t") == name:
+            values.append(value.strip(" \t"))
+    return values
+
+
 def _safe_name(line: str) -> str:
     try:
         return classification_name(line)
@@ -349,4 +391,8 @@ def deliver_report(callback: ReportCallback | None, report: Report) -> None:
     try:
         callback(report)
     except Exception:
-        logger.exception("the on_report callback raised; the response goes out regardless")
+        log_safely(
+            logging.ERROR,
+            "the on_report callback raised; the response goes out regardless",
+            exc_info=True,
+        )

@@ -467,7 +467,8 @@ def _parse_pattern(pattern: str, path: str) -> tuple[RuleKind, re.Pattern[str] |
     if pattern.startswith("re:"):
         try:
             return "regex", re.compile(pattern[3:])
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:
+            # A huge repeat count overflows and deep nesting recurses: both are schema errors.
             raise _fail(path, f"invalid regex {pattern[3:]!r}: {exc}") from None
     if pattern.endswith("*"):
         stem = pattern[:-1]
