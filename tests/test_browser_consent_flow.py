@@ -16,7 +16,7 @@ from examples.demo import create_app
 
 from tests.support.servers import RunningServer, serve_wsgi
 
-pytestmark = pytest.mark.browser
+browser_test = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -103,6 +103,7 @@ def choose(page: Any, button: str, *, expect_hidden: bool = True) -> None:
         page.locator(BANNER).wait_for(state="hidden")
 
 
+@browser_test
 def test_first_visit_holds_only_necessary_cookies(context: Any, demo: RunningServer) -> None:
     page = context.new_page()
     page.goto(demo.url + "/")
@@ -114,6 +115,7 @@ def test_first_visit_holds_only_necessary_cookies(context: Any, demo: RunningSer
     assert "_ga" in page.locator("main").inner_text()  # the page did try
 
 
+@browser_test
 def test_reject_all_keeps_the_jar_necessary(context: Any, demo: RunningServer) -> None:
     page = context.new_page()
     page.goto(demo.url + "/")
@@ -123,6 +125,12 @@ def test_reject_all_keeps_the_jar_necessary(context: Any, demo: RunningServer) -
     page.wait_for_load_state("networkidle")
     assert jar(context) == NECESSARY | {CONSENT}
     assert page.locator(BANNER).is_hidden()
+    # Re-opened from "Cookie settings", the banner can be closed without a new choice.
+    page.get_by_role("link", name="Cookie settings").click()
+    page.locator(BANNER).wait_for(state="visible")
+    page.get_by_role("button", name="Close").click()
+    page.locator(BANNER).wait_for(state="hidden")
+    assert jar(context) == NECESSARY | {CONSENT}
     page.goto(demo.url + "/article")
     blocked = page.locator("#blocked").inner_text()  # what the reload's response lost
     assert "_ga" in blocked
@@ -130,6 +138,7 @@ def test_reject_all_keeps_the_jar_necessary(context: Any, demo: RunningServer) -
     assert "sessionid" not in blocked
 
 
+@browser_test
 def test_save_statistics_then_withdraw(context: Any, demo: RunningServer) -> None:
     page = context.new_page()
     page.goto(demo.url + "/")
@@ -157,6 +166,7 @@ def test_save_statistics_then_withdraw(context: Any, demo: RunningServer) -> Non
     assert "_ga_DEMO42" in expired
 
 
+@browser_test
 def test_the_same_flow_without_javascript(browser: Any, demo: RunningServer) -> None:
     ctx = browser.new_context(java_script_enabled=False)
     ctx.set_default_timeout(TIMEOUT_MS)
@@ -190,6 +200,7 @@ def test_the_same_flow_without_javascript(browser: Any, demo: RunningServer) -> 
         ctx.close()
 
 
+@browser_test
 def test_gpc_refuses_advertising_although_granted(browser: Any, demo: RunningServer) -> None:
     ctx = browser.new_context(extra_http_headers={"Sec-GPC": "1"})
     ctx.set_default_timeout(TIMEOUT_MS)
@@ -208,6 +219,7 @@ def test_gpc_refuses_advertising_although_granted(browser: Any, demo: RunningSer
         ctx.close()
 
 
+@browser_test
 def test_cross_site_form_post_changes_nothing(context: Any, demo: RunningServer) -> None:
     page = context.new_page()
     page.goto(demo.url + "/")
@@ -226,3 +238,56 @@ def test_cross_site_form_post_changes_nothing(context: Any, demo: RunningServer)
     page.goto(demo.url + "/")
     page.wait_for_load_state("networkidle")
     assert jar(context) == NECESSARY | {CONSENT}
+
+
+# -- the demo over HTTP, without a browser (runs where chromium is absent too) -------------------
+
+
+def test_demo_over_http_lets_out_only_what_was_consented() -> None:
+    import httpx
+
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=create_app()), base_url="http://127.0.0.1:8000"
+    ) as client:
+        first = client.get("/")
+        assert first.status_code == 200
+        assert [c.split("=", 1)[0] for c in first.headers.get_list("set-cookie")] == ["sessionid"]
+        assert "not yet" in first.text
+        assert "data-consentware-banner" in first.text
+        assert "Content-Security-Policy" in first.headers
+        saved = client.post(
+            "/_consent",
+            data={"action": "save", "category": "statistical", "next": "/article"},
+            headers={"Origin": "http://127.0.0.1:8000"},
+        )
+        assert saved.status_code == 303
+        assert saved.headers["location"] == "/article"
+        second = client.get("/article")
+        names = {c.split("=", 1)[0] for c in second.headers.get_list("set-cookie")}
+        assert names == {"sessionid", "_ga", "_ga_DEMO42"}
+        withdrawn = client.post(
+            "/_consent",
+            data={"action": "reject_all"},
+            headers={"Origin": "http://127.0.0.1:8000"},
+        )
+        expired = {c.split("=", 1)[0] for c in withdrawn.headers.get_list("set-cookie")}
+        assert expired == {CONSENT, "_ga", "_ga_DEMO42"}
+        third = client.get("/")
+        assert 'id="expired"><code>_ga</code>, <code>_ga_DEMO42</code>' in third.text
+
+
+def test_demo_visitor_memory_is_bounded() -> None:
+    from examples.demo.app import VisitorMemory
+
+    from consentware import Report
+
+    memory = VisitorMemory(limit=3)
+    for visitor in ["a", "b", "c", "d"]:
+        memory.start(visitor)
+        memory.remember(Report(blocked=(visitor,)))
+    assert len(memory) == 3
+    assert memory.last("a") is None
+    assert memory.last("d") == Report(blocked=("d",))
+    memory.start(None)
+    memory.remember(Report(blocked=("ignored",)))
+    assert memory.last("d") == Report(blocked=("d",))

@@ -105,6 +105,11 @@ def banner_html(
             '<section id="consentware-banner" class="{}" {} aria-labelledby="consentware-title"{}>'
         ).format(classes, Markup(BANNER_MARKER), Markup("") if ask else Markup(" hidden")),
         Markup('<form class="consentware__form" method="post" action="{}">').format(prefix_e),
+        # Shown by banner.js when the banner is re-opened: a choice already exists then.
+        Markup(
+            '<button type="button" class="consentware__close" data-consentware-close hidden '
+            'aria-label="Close">&times;</button>'
+        ),
         Markup('<h2 id="consentware-title" class="consentware__title">Cookies on this site</h2>'),
         Markup(
             '<p class="consentware__text">We use necessary cookies to make this site work. '

@@ -28,7 +28,7 @@
 
   function show(root) {
     root.hidden = false;
-    var first = root.querySelector("button, summary, input");
+    var first = root.querySelector(".consentware__actions button, summary, input");
     if (first) {
       first.focus();
     }
@@ -86,11 +86,29 @@
     });
   }
 
+  function closeButton(root) {
+    return root.querySelector("[data-consentware-close]");
+  }
+
+  function dismiss(root) {
+    root.hidden = true;
+    var opener = document.querySelector("[data-consentware-settings]");
+    if (opener) {
+      opener.focus();
+    }
+  }
+
   function onClick(event) {
     var target = event.target;
-    var opener = target && target.closest ? target.closest("[data-consentware-settings]") : null;
     var root = banner();
-    if (!opener || !root) {
+    if (!target || !target.closest || !root) {
+      return;
+    }
+    if (target.closest("[data-consentware-close]") && root.dataset.dismissible === "true") {
+      dismiss(root);
+      return;
+    }
+    if (!target.closest("[data-consentware-settings]")) {
       return;
     }
     event.preventDefault();
@@ -99,13 +117,17 @@
       details.open = true;
     }
     root.dataset.dismissible = "true";
+    var close = closeButton(root);
+    if (close) {
+      close.hidden = false;
+    }
     show(root);
   }
 
   function onKey(event) {
     var root = banner();
     if (event.key === "Escape" && root && !root.hidden && root.dataset.dismissible === "true") {
-      root.hidden = true;
+      dismiss(root);
     }
   }
 
