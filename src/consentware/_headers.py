@@ -33,11 +33,14 @@ def decide_headers(
     to_text: Callable[[H], str],
     from_text: Callable[[str], H],
 ) -> list[tuple[H, H]]:
-    """The response's header list after consentware's decision, as a new list.
+    """The response's header list after consentware's decision.
 
-    ``set_cookie`` and ``vary`` are the lowercased header names in the list's type.
+    A new list when anything changes; the given list itself (or a list of the given iterable)
+    when nothing does. ``set_cookie`` and ``vary`` are the lowercased header names in the
+    list's type.
     """
-    headers = list(headers)
+    if not isinstance(headers, list):
+        headers = list(headers)
     try:
         set_cookies = [to_text(value) for name, value in headers if name.lower() == set_cookie]
         try:
@@ -49,7 +52,7 @@ def decide_headers(
                 exc_info=True,
             )
             decision = exchange.fail_closed(set_cookies, exc)
-        if decision.changes_headers:
+        if decision.vary or decision.added or not all(decision.keep):
             headers = _rebuild(headers, decision, set_cookie, vary, to_text, from_text)
     except Exception:
         # Not even the fail-closed path worked (a malformed header list, say): drop every
@@ -60,7 +63,8 @@ def decide_headers(
             exc_info=True,
         )
         return [(n, v) for n, v in headers if not _is_set_cookie(n, set_cookie)]
-    deliver_report(on_report, decision.report)
+    if on_report is not None:
+        deliver_report(on_report, decision.report)
     return headers
 
 
@@ -100,5 +104,6 @@ def _rebuild(
     added_name = set_cookie_name or from_text("Set-Cookie")
     out.extend((added_name, from_text(line)) for line in decision.added)
     if decision.vary:
-        out.append((vary_name or from_text("Vary"), from_text(merge_vary(vary_values))))
+        merged = merge_vary(vary_values) if vary_values else "Cookie"
+        out.append((vary_name or from_text("Vary"), from_text(merged)))
     return out

@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -52,12 +53,9 @@ _FILTERED_MESSAGES = frozenset(
 )
 
 
-def _latin1(value: bytes) -> str:
-    return value.decode("latin-1")
-
-
-def _to_latin1(value: str) -> bytes:
-    return value.encode("latin-1")
+# C-level callables: no Python frame per header value.
+_latin1: Callable[[bytes], str] = operator.methodcaller("decode", "latin-1")
+_to_latin1: Callable[[str], bytes] = operator.methodcaller("encode", "latin-1")
 
 
 class ConsentMiddleware:
@@ -137,7 +135,7 @@ class ConsentMiddleware:
         # ASGI gives each request its own copy of the lifespan state. Write into that copy, so
         # outer layers already holding it (Starlette's request.state) see the consent too.
         request_state = scope.get("state")
-        if isinstance(request_state, MutableMapping):
+        if type(request_state) is dict or isinstance(request_state, MutableMapping):
             request_state["consent"] = state
         else:
             scope["state"] = {"consent": state}
@@ -173,15 +171,18 @@ class _ConsentSend:
         await self.send(message)
 
     def _filtered(self, message: Message) -> Message:
+        original = message.get("headers", ())
         headers = decide_headers(
             self.exchange,
-            message.get("headers", ()),
+            original,
             self.on_report,
             set_cookie=b"set-cookie",
             vary=b"vary",
             to_text=_latin1,
             from_text=_to_latin1,
         )
+        if headers is original:
+            return message  # nothing changed: the app's own message goes out
         return {**message, "headers": headers}
 
 

@@ -18,6 +18,7 @@ from werkzeug.sansio.http import parse_cookie
 __all__ = [
     "browser_name_value",
     "classification_name",
+    "classification_names",
     "deletion_header",
     "is_deletion",
     "parse_cookie_names",
@@ -29,6 +30,11 @@ _WSP: Final = " \t"
 # browsers cut the line there. Cutting gives the same name in both worlds where a name exists.
 _CTL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _MAX_AGE: Final = re.compile(r"-?[0-9]+")
+# A valid Max-Age attribute, found in one scan where no Expires needs parsing: the same
+# key/value trimming and value syntax as the attribute loop of is_deletion.
+_MAX_AGE_ATTRIBUTE: Final = re.compile(
+    r"(?:^|;)[ \t]*max-age[ \t]*=[ \t]*(-?[0-9]+)[ \t]*(?=;|\Z)", re.IGNORECASE
+)
 
 
 def browser_name_value(set_cookie: str) -> tuple[str, str]:
@@ -49,6 +55,22 @@ def browser_name_value(set_cookie: str) -> tuple[str, str]:
     return name.strip(_WSP), value.strip(_WSP)
 
 
+def classification_names(set_cookies: Iterable[str]) -> list[str]:
+    """:func:`classification_name` of each line, in one call (the per-response hot path)."""
+    names = []
+    for line in set_cookies:
+        eq = line.find("=")
+        if eq > 0 and line.find(";", 0, eq) < 0:
+            name = line[:eq]
+            if name.isprintable():
+                name = name.strip(" ")
+                if name:
+                    names.append(name)
+                    continue
+        names.append(classification_name(line))
+    return names
+
+
 def classification_name(set_cookie: str) -> str:
     """The name a ``Set-Cookie`` line is classified by.
 
@@ -56,6 +78,16 @@ def classification_name(set_cookie: str) -> str:
     its bare value, so ``=_ga=1`` returns to the server as ``_ga=1`` and is classified as
     ``_ga``.
     """
+    # Fast path for the usual line: an `=` before any `;`, and a name free of control
+    # characters (isprintable is false for every one of them, and for HTAB, which the slow
+    # path trims), so a control character later in the line cannot change the name.
+    eq = set_cookie.find("=")
+    if eq > 0 and set_cookie.find(";", 0, eq) < 0:
+        name = set_cookie[:eq]
+        if name.isprintable():
+            name = name.strip(" ")
+            if name:
+                return name
     name, value = browser_name_value(set_cookie)
     if name:
         return name
@@ -76,6 +108,9 @@ def is_deletion(set_cookie: str, now: float) -> bool:
     _, sep, attributes = set_cookie.partition(";")
     if not sep:
         return False
+    if "expires" not in attributes.lower():
+        ages = _MAX_AGE_ATTRIBUTE.findall(attributes)
+        return bool(ages) and int(ages[-1]) <= 0
     max_age: int | None = None
     expires: str | None = None
     for attribute in attributes.split(";"):

@@ -27,9 +27,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .consent import ConsentCookie, ConsentState, SecretKey, _ReadFlag
-from .cookies import classification_name, deletion_header, is_deletion, parse_cookie_pairs
-from .policy import NECESSARY, Policy
+from .consent import CLOCK_SKEW_SECONDS, ConsentCookie, ConsentState, SecretKey, _ReadFlag
+from .cookies import (
+    classification_name,
+    classification_names,
+    deletion_header,
+    is_deletion,
+    parse_cookie_pairs,
+)
+from .policy import NECESSARY, CookieRule, Policy
 
 __all__ = [
     "Decision",
@@ -66,6 +72,9 @@ UNKNOWN_WARNING_LIMIT: Final = 1000
 # hostile Cookie header can never shape a response header.
 _SAFE_NAME: Final = re.compile(r"[!#$%&'()*+\-./0-9:<>?@A-Z\[\]^_`a-z{|}~]+")
 _COOKIE_SEGMENT: Final = re.compile(r"[;,]")
+# Per-header caches: how many distinct headers, and how long a header may be, to be kept.
+_CACHE_LIMIT: Final = 1024
+_CACHED_HEADER_LIMIT: Final = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +93,6 @@ class Report:
     failed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
 class Decision:
     """What to do with one response's headers.
 
@@ -92,15 +100,80 @@ class Decision:
     values to append; ``vary`` says whether ``Cookie`` must be merged into ``Vary``.
     """
 
+    __slots__ = ("_parts", "_report", "added", "keep", "vary")
+
     keep: tuple[bool, ...]
     added: tuple[str, ...]
     vary: bool
-    report: Report
+
+    def __init__(
+        self, keep: tuple[bool, ...], added: tuple[str, ...], vary: bool, report: Report
+    ) -> None:
+        self.keep = keep
+        self.added = added
+        self.vary = vary
+        self._report: Report | None = report
+        self._parts: _ReportParts | None = None
+
+    @classmethod
+    def _deferred(
+        cls, keep: tuple[bool, ...], added: tuple[str, ...], vary: bool, parts: _ReportParts
+    ) -> Decision:
+        decision = cls.__new__(cls)
+        decision.keep = keep
+        decision.added = added
+        decision.vary = vary
+        decision._report = None
+        decision._parts = parts
+        return decision
+
+    @property
+    def report(self) -> Report:
+        """The :class:`Report` of this decision (built on first use)."""
+        report = self._report
+        if report is None:
+            parts = self._parts
+            assert parts is not None
+            blocked, expired, unknown, state, mode, failed = parts
+            report = Report(
+                blocked=blocked,
+                expired=expired,
+                unknown=unknown,
+                state=state,
+                mode=mode,
+                failed=failed,
+            )
+            self._report = report
+        return report
 
     @property
     def changes_headers(self) -> bool:
         """Whether the adapter must rebuild the header list at all."""
         return self.vary or bool(self.added) or not all(self.keep)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return (self.keep, self.added, self.vary, self.report) == (
+            other.keep,
+            other.added,
+            other.vary,
+            other.report,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.keep, self.added, self.vary, self.report))
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(keep={self.keep!r}, added={self.added!r}, vary={self.vary!r}, "
+            f"report={self.report!r})"
+        )
+
+
+_ReportParts = tuple[
+    tuple[str, ...], tuple[str, ...], tuple[str, ...], "ConsentState | None", str, bool
+]
 
 
 class _UnknownNames:
@@ -137,13 +210,17 @@ unknown_names = _UnknownNames()
 class Enforcer:
     """The decisions for one policy and key, built once and shared by every request."""
 
-    __slots__ = ("_deletions", "codec", "consent_name", "policy")
+    __slots__ = ("_deletions", "_held", "_states", "codec", "consent_name", "policy")
 
     def __init__(self, policy: Policy, secret_key: SecretKey = None) -> None:
         self.policy = policy
         self.codec = ConsentCookie(policy, secret_key)
         self.consent_name = policy.consent_cookie.name
         self._deletions: dict[str, tuple[str, ...]] = {}
+        # Both keyed by the request's Cookie header: a visitor sends the same one on every
+        # request until a cookie changes, so each distinct header is parsed once.
+        self._held: dict[str, _Held] = {}
+        self._states: dict[tuple[str | None, str | None], tuple[ConsentState, float, float]] = {}
 
     def begin(self, cookie_header: str | None, gpc_header: str | None) -> Exchange:
         """Start one request: read its consent from its ``Cookie`` and ``Sec-GPC`` headers.
@@ -153,6 +230,51 @@ class Enforcer:
         necessary cookies pass) and the error is logged with its traceback.
         """
         return Exchange(self, cookie_header, gpc_header)
+
+    def _current_state(self, cookie_header: str | None, gpc_header: str | None) -> ConsentState:
+        """:meth:`read_state` now, remembered per header for as long as its answer holds."""
+        now = time.time()
+        key = (cookie_header, gpc_header)
+        cached = self._states.get(key)
+        if cached is not None and cached[1] <= now < cached[2]:
+            return cached[0]
+        state = self.read_state(cookie_header, gpc_header, now=now)
+        if cookie_header is not None and len(cookie_header) > _CACHED_HEADER_LIMIT:
+            return state
+        copies = cookie_header.count(self.consent_name) if cookie_header else 0
+        if copies == 0:
+            # No consent cookie at all: undecided whatever the clock says.
+            window = (float("-inf"), float("inf"))
+        elif copies == 1 and state._decided and state.given_at is not None:
+            # One choice: it holds from the clock-skew margin to its maximum age.
+            given = state.given_at.timestamp()
+            max_age = self.policy.consent_cookie.max_age_days * 86400
+            window = (given - CLOCK_SKEW_SECONDS, given + max_age)
+        else:
+            return state
+        states = self._states
+        if len(states) >= _CACHE_LIMIT:
+            states.clear()
+        states[key] = (state, *window)
+        return state
+
+    def _held_cookies(self, cookie_header: str) -> _Held:
+        """The cookies a request's ``Cookie`` header holds, with their rules, parsed once."""
+        held = self._held.get(cookie_header)
+        if held is not None:
+            return held
+        match = self.policy.match
+        consent_name = self.consent_name
+        names: dict[str, CookieRule | None] = {}
+        for name, _ in parse_cookie_pairs(cookie_header):
+            if name != consent_name and name not in names:
+                names[name] = match(name)
+        held = _Held(tuple(names.items()))
+        if len(cookie_header) <= _CACHED_HEADER_LIMIT:
+            if len(self._held) >= _CACHE_LIMIT:
+                self._held.clear()
+            self._held[cookie_header] = held
+        return held
 
     def read_state(
         self, cookie_header: str | None, gpc_header: str | None, *, now: float | None = None
@@ -238,7 +360,7 @@ class Exchange:
         self._flag = _ReadFlag()
         self.failed = False
         try:
-            state = enforcer.read_state(cookie_header, gpc_header)
+            state = enforcer._current_state(cookie_header, gpc_header)
         except Exception:
             log_safely(
                 logging.ERROR,
@@ -267,9 +389,16 @@ class Exchange:
         unknown: list[str] = []
         setting: set[str] = set()
         keep: list[bool] = []
-        for line in set_cookies:
-            name = classification_name(line)
+        if not set_cookies and not self.cookie_header:
+            # Nothing set, nothing held: nothing to decide (the usual asset or API response).
+            nothing: _ReportParts = ((), (), (), self.state, policy.mode, self.failed)
+            return Decision._deferred((), (), self._flag.read, nothing)
+        for line, name in zip(set_cookies, classification_names(set_cookies), strict=True):
             rule = match(name)
+            if rule is not None and rule.category in granted:
+                setting.add(name)
+                keep.append(True)
+                continue
             if rule is None:
                 unknown.append(name)
                 unknown_names.warn(name, "set by the response")
@@ -290,46 +419,24 @@ class Exchange:
         for name in held_unknown:
             if name not in unknown:
                 unknown.append(name)
-        report_only = policy.mode == "report"
-        report = Report(
-            blocked=tuple(blocked),
-            expired=tuple(expired),
-            unknown=tuple(unknown),
-            state=self.state,
-            mode=policy.mode,
-            failed=self.failed,
-        )
-        if report_only:
-            return Decision((True,) * len(keep), (), self._flag.read, report)
+        mode = policy.mode
+        # The Report is built only if someone reads it (on_report is optional).
+        parts = (tuple(blocked), tuple(expired), tuple(unknown), self.state, mode, self.failed)
+        if mode == "report":
+            return Decision._deferred((True,) * len(keep), (), self._flag.read, parts)
         changed = bool(blocked) or bool(added)
-        return Decision(tuple(keep), tuple(added), changed or self._flag.read, report)
+        return Decision._deferred(tuple(keep), tuple(added), changed or self._flag.read, parts)
 
     def _expiries(self, granted: frozenset[str], setting: set[str]) -> tuple[list[str], list[str]]:
         header = self.cookie_header
         if not header:
             return [], []
-        enforcer = self.enforcer
-        policy = enforcer.policy
-        consent_name = enforcer.consent_name
-        expired: list[str] = []
-        held_unknown: list[str] = []
-        seen: set[str] = set()
-        for name, _ in parse_cookie_pairs(header):
-            if name in seen or name in setting or name == consent_name:
-                continue
-            seen.add(name)
-            rule = policy.match(name)
-            if rule is None:
-                held_unknown.append(name)
-                unknown_names.warn(name, "held by the browser")
-                if policy.expire_unknown and _SAFE_NAME.fullmatch(name):
-                    expired.append(name)
-            elif (
-                rule.category != NECESSARY
-                and rule.category not in granted
-                and _SAFE_NAME.fullmatch(name)
-            ):
-                expired.append(name)
+        held = self.enforcer._held_cookies(header)
+        held_unknown = [name for name in held.unknown if name not in setting]
+        for name in held_unknown:
+            unknown_names.warn(name, "held by the browser")
+        candidates = held.expirable(self.enforcer.policy, granted)
+        expired = [name for name in candidates if name not in setting] if candidates else []
         return expired, held_unknown
 
     def fail_closed(
@@ -342,6 +449,36 @@ class Exchange:
         )
         report = Report(blocked=blocked, state=None, mode="enforce", failed=True)
         return Decision(keep, (), True, report)
+
+
+class _Held:
+    """The distinct cookies one ``Cookie`` header holds (not the consent cookie), in order."""
+
+    __slots__ = ("_memo", "names", "unknown")
+
+    def __init__(self, names: tuple[tuple[str, CookieRule | None], ...]) -> None:
+        self.names = names
+        self.unknown = tuple(name for name, rule in names if rule is None)
+        self._memo: tuple[frozenset[str], tuple[str, ...]] | None = None
+
+    def expirable(self, policy: Policy, granted: frozenset[str]) -> tuple[str, ...]:
+        """The held names to expire when ``granted`` is what the visitor consented to."""
+        memo = self._memo
+        if memo is not None and memo[0] is granted:
+            return memo[1]
+        expire_unknown = policy.expire_unknown
+        names = tuple(
+            name
+            for name, rule in self.names
+            if (
+                expire_unknown
+                if rule is None
+                else rule.category != NECESSARY and rule.category not in granted
+            )
+            and _SAFE_NAME.fullmatch(name)
+        )
+        self._memo = (granted, names)
+        return names
 
 
 def _raw_cookie_values(header: str, name: str) -> list[str]:
