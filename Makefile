@@ -21,5 +21,10 @@ test: $(STAMP)
 	$(BIN)/mypy --strict
 	$(BIN)/pytest
 
+# Writes docs/benchmarks.md and docs/benchmarks.png (a few minutes; uses wrk if installed).
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.run
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

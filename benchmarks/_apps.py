@@ -1,0 +1,261 @@
+"""The apps and contenders the benchmarks compare, and drivers that call them in process.
+
+Every contender sees the same request (a 6-cookie ``Cookie`` header of a visitor who granted
+statistics and refused the rest) and its app answers with the same ``Set-Cookie`` lines. The
+hand-written filters keep the same lines consentware keeps (an allow-list of the necessary and
+statistical names), so every contender removes the same cookie and the comparison is of cost
+alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+from consentware import ConsentCookie, Policy
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
+
+SECRET_KEY = "benchmark-secret-key"
+POLICY = Policy.default()
+
+#: What a visitor who granted statistics may receive: the hand-written filters' allow-list.
+ALLOWED_NAMES = frozenset(
+    {"sessionid", "csrftoken", "django_language", "cookies_preferences", "_ga", "_gid"}
+)
+
+#: Set-Cookie values by position; the first ``n`` are used for a response with ``n`` lines.
+SET_COOKIE_POOL = [
+    "sessionid=8f14e45fceea167a5a36dedd4bea2543; HttpOnly; Path=/; SameSite=Lax",
+    "csrftoken=Zk1n2b3v4c5x6z7a8s9d0f1g2h3j4k5l; Path=/; SameSite=Lax",
+    "_ga=GA1.1.1234567890.1764386061; Domain=example.org; Max-Age=34190000; Path=/",
+    "_gid=GA1.1.987654321.1764386061; Max-Age=86400; Path=/",
+    "_fbp=fb.1.1764386061000.1234567890; Max-Age=7776000; Path=/",
+    "django_language=en; Path=/",
+    "_ga_ABC123=GS1.1.1764386061.1.0.1764386061.0.0.0; Max-Age=34190000; Path=/",
+    "_gcl_au=1.1.1234567890.1764386061; Max-Age=7776000; Path=/",
+]
+
+
+def set_cookies(n: int) -> list[str]:
+    """``n`` Set-Cookie values, cycling through the pool with distinct names."""
+    out = []
+    for i in range(n):
+        line = SET_COOKIE_POOL[i % len(SET_COOKIE_POOL)]
+        if i >= len(SET_COOKIE_POOL):
+            name, rest = line.split("=", 1)
+            line = f"{name}{i}={rest}" if not name.startswith("_ga") else f"_ga_X{i}={rest}"
+        out.append(line)
+    return out
+
+
+def consent_value(granted: Iterable[str] = ("statistical",)) -> str:
+    return ConsentCookie(POLICY, SECRET_KEY).dumps(list(granted))
+
+
+def cookie_header(granted: Iterable[str] = ("statistical",)) -> str:
+    """A 6-cookie ``Cookie`` header: necessary cookies, the consent, two statistics cookies."""
+    return (
+        "sessionid=8f14e45fceea167a5a36dedd4bea2543; csrftoken=Zk1n2b3v4c5x6z7a8s9d0f1g2h3j4k5l; "
+        f"cookies_preferences={consent_value(granted)}; _ga=GA1.1.1234567890.1764386061; "
+        "_gid=GA1.1.987654321.1764386061; django_language=en"
+    )
+
+
+# -- ASGI ---------------------------------------------------------------------------------
+
+
+def raw_asgi_app(n_cookies: int = 5) -> ASGIApp:
+    """A raw ASGI app answering ``ok`` with ``n_cookies`` Set-Cookie lines."""
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")]
+    headers += [(b"set-cookie", line.encode("latin-1")) for line in set_cookies(n_cookies)]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app
+
+
+class MinimalASGIFilter:
+    """The hand-written alternative: a list comprehension over an allow-list of names."""
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str] = ALLOWED_NAMES) -> None:
+        self.app = app
+        self.allowed = frozenset(n.encode() for n in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        allowed = self.allowed
+
+        async def filtered_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (k, v)
+                    for k, v in message.get("headers", ())
+                    if k.lower() != b"set-cookie" or v.split(b"=", 1)[0].strip() in allowed
+                ]
+            await send(message)
+
+        await self.app(scope, receive, filtered_send)
+
+
+def base_http_filter(app: ASGIApp, allowed: Iterable[str] = ALLOWED_NAMES) -> ASGIApp:
+    """The same filter as a Starlette ``BaseHTTPMiddleware``."""
+    from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    allowed_bytes = frozenset(n.encode() for n in allowed)
+
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.raw_headers[:] = [
+            (k, v)
+            for k, v in response.raw_headers
+            if k != b"set-cookie" or v.split(b"=", 1)[0].strip() in allowed_bytes
+        ]
+        return response
+
+    return BaseHTTPMiddleware(app, dispatch=dispatch)
+
+
+def http_scope(cookie: str | None) -> Scope:
+    headers = [(b"host", b"example.org"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
+    if cookie is not None:
+        headers.append((b"cookie", cookie.encode("latin-1")))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+async def _receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _send(message: Message) -> None:
+    return None
+
+
+def asgi_batch(app: ASGIApp, cookie: str | None, loop: asyncio.AbstractEventLoop) -> Any:
+    """A batch runner: ``n`` requests awaited back to back inside one event-loop task."""
+    scope = http_scope(cookie)
+
+    async def many(n: int) -> None:
+        for _ in range(n):
+            await app(dict(scope), _receive, _send)
+
+    def run(n: int) -> None:
+        loop.run_until_complete(many(n))
+
+    return run
+
+
+# -- WSGI ---------------------------------------------------------------------------------
+
+
+def raw_wsgi_app(n_cookies: int = 5) -> WSGIApp:
+    """A raw WSGI app answering ``ok`` with ``n_cookies`` Set-Cookie lines."""
+    lines = set_cookies(n_cookies)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")]
+        headers += [("Set-Cookie", line) for line in lines]
+        start_response("200 OK", headers)
+        return [b"ok"]
+
+    return app
+
+
+class MinimalWSGIFilter:
+    """The hand-written alternative for WSGI: the same list comprehension."""
+
+    def __init__(self, app: WSGIApp, allowed: Iterable[str] = ALLOWED_NAMES) -> None:
+        self.app = app
+        self.allowed = frozenset(allowed)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        allowed = self.allowed
+
+        def filtered_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            headers = [
+                (k, v)
+                for k, v in headers
+                if k.lower() != "set-cookie" or v.split("=", 1)[0].strip() in allowed
+            ]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, filtered_start_response)
+
+
+def wsgi_environ(cookie: str | None) -> dict[str, Any]:
+    import io
+    import sys
+
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "example.org",
+        "HTTP_USER_AGENT": "bench",
+        "HTTP_ACCEPT": "*/*",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if cookie is not None:
+        environ["HTTP_COOKIE"] = cookie
+    return environ
+
+
+def _start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], None]:
+    return _write
+
+
+def _write(data: bytes) -> None:
+    return None
+
+
+def wsgi_batch(app: WSGIApp, cookie: str | None) -> Callable[[int], None]:
+    """A batch runner: ``n`` WSGI requests, each body consumed and closed as a server does."""
+    environ = wsgi_environ(cookie)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            body = app(dict(environ), _start_response)
+            for _chunk in body:
+                pass
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return run
