@@ -944,3 +944,57 @@ def test_mounted_app_serves_the_routes_below_its_mount_point(kind: str) -> None:
     assert posted.status == 303
     assert posted.header("location") == "/shop/basket"
     assert call(kind, wrapped, "GET", "/basket", root_path="/shop").app_called
+
+
+@given(
+    body=st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=200).map(str.encode),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(st.sampled_from(["granted", "x"]), inner, max_size=2)
+            ),
+            max_leaves=12,
+        ).map(lambda doc: json.dumps(doc).encode()),
+        st.lists(
+            st.tuples(
+                st.sampled_from(["action", "category", "next", "other"]),
+                st.sampled_from(
+                    ["accept_all", "reject_all", "save", "statistical", "/x", "//x", "\u00e9"]
+                ),
+            ),
+            max_size=6,
+        ).map(lambda fields: urlencode(fields).encode()),
+    ),
+    content_type=st.sampled_from([FORM, "application/json", "text/plain", ""]),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_body_gets_a_clean_answer(body: bytes, content_type: str) -> None:
+    from consentware import Enforcer
+    from consentware.endpoint import ConsentEndpoint, EndpointRequest
+
+    enforcer = Enforcer(Policy.default())
+    request = EndpointRequest(
+        "POST",
+        "/_consent",
+        host=HOST,
+        origin=ORIGIN,
+        content_type=content_type or None,
+        content_length=str(len(body)),
+        body=body,
+    )
+    response = ConsentEndpoint(enforcer).respond(request, enforcer.begin("_ga=1", None))
+    assert response.status in (200, 303, 400, 415)
+    cookies = [v for n, v in response.headers if n == "Set-Cookie"]
+    if response.status in (200, 303):
+        assert len(cookies) == 1
+        value = cookies[0].split(";")[0].split("=", 1)[1]
+        assert ConsentCookie(Policy.default()).loads(value).decided
+    else:
+        assert cookies == []
+        assert response.body.endswith(b"\n")
+    if response.status == 303:
+        location = dict(response.headers)["Location"]
+        assert location == safe_next(location)
