@@ -275,6 +275,14 @@ def _signed(policy: Policy) -> tuple[ConsentCookie, str]:
     return codec, codec.dumps(["statistical"], now=NOW)
 
 
+def _tamper_signature(value: str) -> str:
+    # A middle character: the last base64 character of a signature also holds unused bits, so
+    # changing it can leave the decoded signature the same.
+    position = value.rindex(".") + 5
+    swapped = "A" if value[position] != "A" else "B"
+    return value[:position] + swapped + value[position + 1 :]
+
+
 def _forged(value: str) -> str:
     """The payload swapped for one granting everything, the signature kept."""
     _, signature = value.rsplit(".", 1)
@@ -298,7 +306,7 @@ def _forged(value: str) -> str:
             lambda v: URLSafeSerializer("right").dumps(_payload()), id="right-key-without-salt"
         ),
         pytest.param(_forged, id="forged-payload"),
-        pytest.param(lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"), id="tampered-signature"),
+        pytest.param(_tamper_signature, id="tampered-signature"),
         pytest.param(lambda v: v.rsplit(".", 1)[0], id="signature-missing"),
         pytest.param(lambda v: v[: len(v) // 2], id="truncated"),
         pytest.param(lambda v: v + "x" * MAX_VALUE_BYTES, id="oversized"),
