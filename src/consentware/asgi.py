@@ -35,7 +35,7 @@ from .endpoint import (
     EndpointRequest,
     body_limit,
 )
-from .enforcer import Enforcer, Exchange, ReportCallback
+from .enforcer import Enforcer, Exchange, ReportCallback, log_safely
 from .policy import Policy
 
 __all__ = ["ConsentMiddleware"]
@@ -125,7 +125,11 @@ class ConsentMiddleware:
         try:
             cookie, gpc = _request_headers(scope)
         except Exception:
-            logger.exception("consentware could not read the request headers; only necessary pass")
+            log_safely(
+                logging.ERROR,
+                "consentware could not read the request headers; only necessary pass",
+                exc_info=True,
+            )
             cookie, gpc = None, None
         exchange = self.enforcer.begin(cookie, gpc)
         state = exchange.state

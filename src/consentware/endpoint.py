@@ -39,7 +39,7 @@ from . import pages
 from .banner import Asset, assets
 from .consent import ConsentState
 from .cookies import parse_cookie_pairs
-from .enforcer import Enforcer, Exchange
+from .enforcer import Enforcer, Exchange, log_safely
 from .policy import NECESSARY
 
 __all__ = [
@@ -213,7 +213,12 @@ class ConsentEndpoint:
         except Exception:
             # No consent cookie and no deletion leaves on a failure: the visitor's choice is
             # whatever it was before this request.
-            logger.exception("consentware's consent route failed on %s", request.method[:16])
+            log_safely(
+                logging.ERROR,
+                "consentware's consent route failed on %s",
+                request.method[:16],
+                exc_info=True,
+            )
             return _plain(500, "The consent route failed; nothing was changed.", None)
 
     def _respond(self, request: EndpointRequest, exchange: Exchange) -> EndpointResponse:
