@@ -657,3 +657,34 @@ def test_is_necessary_name(name: str, necessary: bool) -> None:
         }
     )
     assert policy.is_necessary_name(name) is necessary
+
+
+@pytest.mark.parametrize(
+    ("name", "necessary"),
+    [
+        pytest.param("csrftoken", True, id="necessary-prefix"),
+        pytest.param("csrf_track1", False, id="longer-statistical-prefix-wins"),
+        pytest.param("csrf_x", False, id="exact-statistical-wins-over-prefix"),
+        pytest.param("session_abc", True, id="necessary-regex"),
+        pytest.param("zzz", False, id="unknown"),
+    ],
+)
+def test_fail_closed_check_keeps_precedence(name: str, necessary: bool) -> None:
+    policy = Policy.from_dict(
+        {
+            "categories": {"statistical": {}},
+            "cookies": [
+                {"name": "csrf*", "category": "necessary"},
+                {"name": "csrf_track*", "category": "statistical"},
+                {"name": "csrf_x", "category": "statistical"},
+                {"name": "re:session_[a-z]+", "category": "necessary"},
+            ],
+        }
+    )
+    assert policy.is_necessary_name(name) is necessary
+
+
+def test_policy_categories_are_read_only() -> None:
+    policy = Policy.default()
+    with pytest.raises(TypeError):
+        policy.categories["statistical"] = policy.categories["necessary"]  # type: ignore[index]

@@ -21,6 +21,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 __all__ = [
@@ -153,7 +154,7 @@ class Policy:
         consent_cookie: ConsentCookieSettings | None = None,
         source: Mapping[str, Any] | None = None,
     ) -> None:
-        self.categories = dict(categories)
+        self.categories = MappingProxyType(dict(categories))
         self.rules = tuple(rules)
         self.unknown_cookies = unknown_cookies
         self.mode = mode
@@ -217,9 +218,17 @@ class Policy:
         """
         if name in self._necessary_exact:
             return True
-        if self._necessary_prefixes and name.startswith(self._necessary_prefixes):
-            return True
-        return any(regex.fullmatch(name) for regex in self._necessary_regexes)
+        if name in self._exact:
+            return False
+        try:
+            # The same precedence as match(), without its cache: a longer non-necessary
+            # prefix (csrf_track* under csrf*) must still win.
+            rule = self._match_slow(name)
+            return rule is not None and rule.category == NECESSARY
+        except Exception:
+            if self._necessary_prefixes and name.startswith(self._necessary_prefixes):
+                return True
+            return any(regex.fullmatch(name) for regex in self._necessary_regexes)
 
     def _match_slow(self, name: str) -> CookieRule | None:
         prefixes = self._prefixes
