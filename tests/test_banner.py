@@ -151,11 +151,14 @@ def test_pending_categories_show_the_banner_again() -> None:
     assert "hidden" not in section.attrs
 
 
-def test_rendering_does_not_make_the_response_vary() -> None:
+def test_rendering_makes_the_response_vary_on_cookie() -> None:
+    # The banner differs by consent (shown or hidden, boxes ticked), so a shared cache must
+    # key the page on the Cookie header.
     enforcer = consentware.Enforcer(POLICY)
     exchange = enforcer.begin(None, None)
-    banner_html(exchange.state, POLICY)
     assert not exchange.state_was_read
+    banner_html(exchange.state, POLICY)
+    assert exchange.state_was_read
 
 
 def test_nonce_goes_on_the_link_and_the_script() -> None:

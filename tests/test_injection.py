@@ -114,6 +114,16 @@ def test_decided_visitor_gets_the_page_untouched(kind: str) -> None:
     assert answer.header("content-length") == str(len(PAGE))
 
 
+@pytest.mark.parametrize(
+    "cookie", [pytest.param(None, id="undecided"), pytest.param(DECIDED, id="decided")]
+)
+def test_injection_makes_every_page_vary_on_cookie(kind: str, cookie: str | None) -> None:
+    # With or without the banner, the page depends on the consent cookie: a shared cache
+    # must not hand a decided visitor's page (no banner) to an undecided one.
+    answer = get(kind, page_app(kind), cookie=cookie)
+    assert "cookie" in (answer.header("vary") or "").lower()
+
+
 def test_visitor_asked_about_new_categories_gets_the_banner(kind: str) -> None:
     old = ConsentCookie(Policy.from_dict({"categories": {"statistical": {}}}))
     answer = get(kind, page_app(kind), cookie=f"cookies_preferences={old.dumps(['statistical'])}")

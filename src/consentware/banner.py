@@ -89,9 +89,11 @@ def banner_html(
     :param inline: render it as a section of the page (always shown, not floating), as the
         cookie policy page does.
     """
-    # The banner must not make the response vary on Cookie by itself: read the raw fields.
-    decided = state._decided
-    granted = state._granted
+    # Reading through the public properties marks the response as varying on Cookie: the
+    # banner shows or hides, and ticks boxes, by the visitor's consent, so a shared cache must
+    # not serve one visitor's page to another.
+    decided = state.decided
+    granted = state.granted
     ask = inline or wants_banner(state)
     classes = "consentware consentware--page" if inline else "consentware"
     files = assets()
@@ -198,7 +200,7 @@ def _category(category: Category, granted: frozenset[str], decided: bool) -> Mar
 
 def wants_banner(state: ConsentState) -> bool:
     """Whether the visitor must still choose: no valid choice, or categories never asked."""
-    return not state._decided or bool(state.pending)
+    return not state.decided or bool(state.pending)
 
 
 def injection_point(
