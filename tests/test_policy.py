@@ -688,3 +688,18 @@ def test_policy_categories_are_read_only() -> None:
     policy = Policy.default()
     with pytest.raises(TypeError):
         policy.categories["statistical"] = policy.categories["necessary"]  # type: ignore[index]
+
+
+def test_load_takes_a_policy_a_dict_a_path_or_none(tmp_path: Path) -> None:
+    policy = Policy.default()
+    toml = tmp_path / "cookies.toml"
+    toml.write_text(
+        '[categories.statistical]\n[[cookies]]\nname = "_ga"\ncategory = "statistical"\n'
+    )
+    assert Policy.load(policy) is policy
+    assert Policy.load(None).category_of("sessionid") == NECESSARY
+    assert Policy.load({"categories": {"ads": {}}}).optional_categories == ("ads",)
+    assert Policy.load(toml).category_of("_ga") == "statistical"
+    assert Policy.load(str(toml)).category_of("_ga") == "statistical"
+    with pytest.raises(ValueError, match=r"^policy: expected a Policy"):
+        Policy.load(42)  # type: ignore[arg-type]

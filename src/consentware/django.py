@@ -39,7 +39,6 @@ logged with its traceback on logger ``consentware``.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.cookies import CookieError, Morsel, SimpleCookie
@@ -128,13 +127,7 @@ def _policy(value: Any, schema: Mapping[str, Any]) -> Policy:
         return Policy.from_dict(schema) if schema else Policy.default()
     if schema:
         raise ValueError(f"give either 'policy' or the policy keys, not both: {sorted(schema)}")
-    if isinstance(value, Policy):
-        return value
-    if isinstance(value, Mapping):
-        return Policy.from_dict(value)
-    if isinstance(value, str | os.PathLike):
-        return Policy.from_toml(value)
-    raise ValueError(f"policy: expected a Policy, a dict or a TOML path, got {value!r}")
+    return Policy.load(value)
 
 
 class ConsentMiddleware:

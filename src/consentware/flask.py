@@ -118,15 +118,7 @@ class Consentware:
 
 def load_policy(value: Policy | Mapping[str, Any] | str | os.PathLike[str] | None) -> Policy:
     """A :class:`Policy` from a policy, a dict, a TOML path, or ``None`` (the default)."""
-    if value is None:
-        return Policy.default()
-    if isinstance(value, Policy):
-        return value
-    if isinstance(value, Mapping):
-        return Policy.from_dict(value)
-    if isinstance(value, str | os.PathLike):
-        return Policy.from_toml(value)
-    raise ValueError(f"policy: expected a Policy, a dict or a TOML path, got {value!r}")
+    return Policy.load(value)
 
 
 def _config_options(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -185,6 +185,20 @@ class Policy:
         return cls.from_dict(data)
 
     @classmethod
+    def load(cls, value: Policy | Mapping[str, Any] | str | os.PathLike[str] | None) -> Policy:
+        """A policy from whatever a configuration holds: a :class:`Policy`, a dict in the
+        schema, the path of a TOML file, or ``None`` for :meth:`default`."""
+        if value is None:
+            return cls.default()
+        if isinstance(value, Policy):
+            return value
+        if isinstance(value, Mapping):
+            return cls.from_dict(value)
+        if isinstance(value, str | os.PathLike):
+            return cls.from_toml(value)
+        raise ValueError(f"policy: expected a Policy, a dict or a TOML path, got {value!r}")
+
+    @classmethod
     def default(cls) -> Policy:
         """The preset this project was founded on (see the README)."""
         return cls.from_dict(DEFAULT_POLICY)
