@@ -25,7 +25,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from .consent import CLOCK_SKEW_SECONDS, ConsentCookie, ConsentState, SecretKey, _ReadFlag
 from .cookies import (
@@ -72,6 +72,7 @@ UNKNOWN_WARNING_LIMIT: Final = 1000
 # hostile Cookie header can never shape a response header.
 _SAFE_NAME: Final = re.compile(r"[!#$%&'()*+\-./0-9:<>?@A-Z\[\]^_`a-z{|}~]+")
 _COOKIE_SEGMENT: Final = re.compile(r"[;,]")
+_UNMATCHED: Final[Any] = object()
 # Per-header caches: how many distinct headers, and how long a header may be, to be kept.
 _CACHE_LIMIT: Final = 1024
 _CACHED_HEADER_LIMIT: Final = 8192
@@ -383,18 +384,22 @@ class Exchange:
         enforcer = self.enforcer
         policy = enforcer.policy
         granted = self.state._granted
+        if not set_cookies and self._holds_nothing_to_report(granted):
+            # Nothing set, nothing held to expire or report: the usual asset or API response.
+            nothing: _ReportParts = ((), (), (), self.state, policy.mode, self.failed)
+            return Decision._deferred((), (), self._flag.read, nothing)
         match = policy.match
+        # The matcher's own per-name memo, probed without a Python call per line.
+        matched = policy._match_cache.get
         block_unknown = policy.unknown_cookies == "block"
         blocked: list[str] = []
         unknown: list[str] = []
         setting: set[str] = set()
         keep: list[bool] = []
-        if not set_cookies and not self.cookie_header:
-            # Nothing set, nothing held: nothing to decide (the usual asset or API response).
-            nothing: _ReportParts = ((), (), (), self.state, policy.mode, self.failed)
-            return Decision._deferred((), (), self._flag.read, nothing)
         for line, name in zip(set_cookies, classification_names(set_cookies), strict=True):
-            rule = match(name)
+            rule = matched(name, _UNMATCHED)
+            if rule is _UNMATCHED:
+                rule = match(name)
             if rule is not None and rule.category in granted:
                 setting.add(name)
                 keep.append(True)
@@ -426,6 +431,13 @@ class Exchange:
             return Decision._deferred((True,) * len(keep), (), self._flag.read, parts)
         changed = bool(blocked) or bool(added)
         return Decision._deferred(tuple(keep), tuple(added), changed or self._flag.read, parts)
+
+    def _holds_nothing_to_report(self, granted: frozenset[str]) -> bool:
+        header = self.cookie_header
+        if not header:
+            return True
+        held = self.enforcer._held_cookies(header)
+        return not held.unknown and not held.expirable(self.enforcer.policy, granted)
 
     def _expiries(self, granted: frozenset[str], setting: set[str]) -> tuple[list[str], list[str]]:
         header = self.cookie_header
