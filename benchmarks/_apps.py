@@ -108,6 +108,19 @@ class MinimalASGIFilter:
         await self.app(scope, receive, filtered_send)
 
 
+class NoopASGIMiddleware:
+    """The floor of any pure ASGI middleware that sees the response: wrap send, forward."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def forward(message: Message) -> None:
+            await send(message)
+
+        await self.app(scope, receive, forward)
+
+
 def base_http_filter(app: ASGIApp, allowed: Iterable[str] = ALLOWED_NAMES) -> ASGIApp:
     """The same filter as a Starlette ``BaseHTTPMiddleware``."""
     from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint

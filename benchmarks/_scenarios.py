@@ -117,8 +117,9 @@ def starlette(loop: asyncio.AbstractEventLoop) -> dict[str, Batch]:
 
     cookie = cookie_header()
     return {
-        "bare": asgi_batch(make_app(False), cookie, loop),
-        "consentware": asgi_batch(make_app(True), cookie, loop),
+        "bare": asgi_batch(make_app("bare"), cookie, loop),
+        "consentware": asgi_batch(make_app("consentware"), cookie, loop),
+        "no-op pure ASGI middleware": asgi_batch(make_app("noop"), cookie, loop),
     }
 
 

@@ -14,21 +14,23 @@ from starlette.routing import Route
 
 from consentware.asgi import ConsentMiddleware
 
-from ._apps import POLICY, SECRET_KEY
+from ._apps import POLICY, SECRET_KEY, NoopASGIMiddleware
 
 
 async def hello(request: Request) -> Response:
     return PlainTextResponse("Hello, world!")
 
 
-def make_app(with_consentware: bool) -> Starlette:
-    middleware = (
-        [Middleware(ConsentMiddleware, policy=POLICY, secret_key=SECRET_KEY)]
-        if with_consentware
-        else []
-    )
+def make_app(kind: str) -> Starlette:
+    """``bare``, ``consentware``, or ``noop`` (a pure ASGI middleware that only forwards)."""
+    middleware = {
+        "bare": [],
+        "consentware": [Middleware(ConsentMiddleware, policy=POLICY, secret_key=SECRET_KEY)],
+        "noop": [Middleware(NoopASGIMiddleware)],
+    }[kind]
     return Starlette(routes=[Route("/", hello)], middleware=middleware)
 
 
-bare = make_app(False)
-consentware = make_app(True)
+bare = make_app("bare")
+consentware = make_app("consentware")
+noop = make_app("noop")
