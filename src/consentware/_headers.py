@@ -8,6 +8,7 @@ falling back to the core's fail-closed decision if deciding raises.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
@@ -107,3 +108,39 @@ def _rebuild(
         merged = merge_vary(vary_values) if vary_values else "Cookie"
         out.append((vary_name or from_text("Vary"), from_text(merged)))
     return out
+
+
+# Builtins and methodcallers: no Python frame per header on the hot path.
+_same: Callable[[str], str] = str
+_from_latin1: Callable[[bytes], str] = operator.methodcaller("decode", "latin-1")
+_to_latin1: Callable[[str], bytes] = operator.methodcaller("encode", "latin-1")
+
+
+def decide_text_headers(
+    exchange: Exchange, headers: Iterable[tuple[str, str]], on_report: ReportCallback | None
+) -> list[tuple[str, str]]:
+    """:func:`decide_headers` for ``str`` header lists (WSGI, Django)."""
+    return decide_headers(
+        exchange,
+        headers,
+        on_report,
+        set_cookie="set-cookie",
+        vary="vary",
+        to_text=_same,
+        from_text=_same,
+    )
+
+
+def decide_byte_headers(
+    exchange: Exchange, headers: Iterable[tuple[bytes, bytes]], on_report: ReportCallback | None
+) -> list[tuple[bytes, bytes]]:
+    """:func:`decide_headers` for ``bytes`` header lists (ASGI), latin-1 as HTTP/1.1 says."""
+    return decide_headers(
+        exchange,
+        headers,
+        on_report,
+        set_cookie=b"set-cookie",
+        vary=b"vary",
+        to_text=_from_latin1,
+        from_text=_to_latin1,
+    )

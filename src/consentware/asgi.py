@@ -25,7 +25,7 @@ import operator
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._headers import decide_headers
+from ._headers import decide_byte_headers
 from .banner import banner_html, inject, injection_point, wants_banner, with_content_length
 from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey
 from .endpoint import (
@@ -109,14 +109,10 @@ class ConsentMiddleware:
         if request is None:
             return  # the client went away
         response = self.endpoint.respond(request, exchange)
-        headers = decide_headers(
+        headers = decide_byte_headers(
             response.exchange or exchange,
             [(_to_latin1(n), _to_latin1(v)) for n, v in response.headers],
             self.on_report,
-            set_cookie=b"set-cookie",
-            vary=b"vary",
-            to_text=_latin1,
-            from_text=_to_latin1,
         )
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
@@ -176,15 +172,7 @@ class _ConsentSend:
 
     def _filtered(self, message: Message) -> Message:
         original = message.get("headers", ())
-        headers = decide_headers(
-            self.exchange,
-            original,
-            self.on_report,
-            set_cookie=b"set-cookie",
-            vary=b"vary",
-            to_text=_latin1,
-            from_text=_to_latin1,
-        )
+        headers = decide_byte_headers(self.exchange, original, self.on_report)
         if headers is original:
             return message  # nothing changed: the app's own message goes out
         return {**message, "headers": headers}

@@ -53,7 +53,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from markupsafe import Markup
 
-from ._headers import decide_headers
+from ._headers import decide_text_headers
 from .banner import inject, injection_point
 from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey, derive_secret_key
 from .consent_mode import gtag_consent_script
@@ -221,15 +221,7 @@ class ConsentMiddleware:
     def _serve_endpoint(self, request: Any, exchange: Exchange) -> Any:
         """Answer a request under the prefix with the consent routes, as the adapters do."""
         answer = self.endpoint.respond(_endpoint_request(request), exchange)
-        headers = decide_headers(
-            answer.exchange or exchange,
-            answer.headers,
-            self.on_report,
-            set_cookie="set-cookie",
-            vary="vary",
-            to_text=_identity,
-            from_text=_identity,
-        )
+        headers = decide_text_headers(answer.exchange or exchange, answer.headers, self.on_report)
         response = HttpResponse(answer.body, status=answer.status)
         for name, value in headers:
             if name.lower() == "set-cookie":
@@ -250,10 +242,6 @@ class ConsentMiddleware:
                 del response.headers["Set-Cookie"]
             return
         deliver_report(self.on_report, decision.report)
-
-
-def _identity(value: str) -> str:
-    return value
 
 
 def _endpoint_request(request: Any) -> EndpointRequest:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._headers import decide_headers
+from ._headers import decide_text_headers
 from .banner import banner_html, inject, injection_point, wants_banner, with_content_length
 from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey
 from .endpoint import (
@@ -38,10 +38,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["ConsentMiddleware"]
-
-
-# A C-level identity for str values: no Python frame per header value.
-_identity: Callable[[str], str] = str
 
 
 class ConsentMiddleware:
@@ -93,15 +89,7 @@ class ConsentMiddleware:
             headers: list[tuple[str, str]],
             exc_info: OptExcInfo | None = None,
         ) -> Any:
-            filtered = decide_headers(
-                exchange,
-                headers,
-                on_report,
-                set_cookie="set-cookie",
-                vary="vary",
-                to_text=_identity,
-                from_text=_identity,
-            )
+            filtered = decide_text_headers(exchange, headers, on_report)
             if exc_info is None:
                 return start_response(status, filtered)
             try:
@@ -118,14 +106,8 @@ class ConsentMiddleware:
         self, environ: WSGIEnvironment, start_response: StartResponse, exchange: Exchange
     ) -> Iterable[bytes]:
         response = self.endpoint.respond(_endpoint_request(environ), exchange)
-        headers = decide_headers(
-            response.exchange or exchange,
-            response.headers,
-            self.on_report,
-            set_cookie="set-cookie",
-            vary="vary",
-            to_text=_identity,
-            from_text=_identity,
+        headers = decide_text_headers(
+            response.exchange or exchange, response.headers, self.on_report
         )
         start_response(f"{response.status} {HTTPStatus(response.status).phrase}", headers)
         return [response.body]
