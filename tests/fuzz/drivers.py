@@ -36,6 +36,8 @@ class Result:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    #: How many request body messages the ASGI app received (ASGI only).
+    chunks_read: int = 0
 
     def values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in order."""
@@ -118,8 +120,13 @@ def call_asgi(
     headers: Sequence[Header] = (),
     body: bytes = b"",
     scheme: str = "http",
+    chunks: Sequence[bytes] | None = None,
 ) -> Result:
-    """Run one HTTP request through an ASGI app; header names are sent lowercased."""
+    """Run one HTTP request through an ASGI app; header names are sent lowercased.
+
+    The body arrives in one ``http.request`` message, or as ``chunks`` (``more_body`` set on
+    all but the last), as a server streams a body without ``Content-Length``.
+    """
     raw_headers = [(_bytes(n).lower(), _bytes(v)) for n, v in headers]
     if not any(n == b"host" for n, _ in raw_headers):
         raw_headers.insert(0, (b"host", b"127.0.0.1"))
@@ -138,13 +145,15 @@ def call_asgi(
         "server": ("127.0.0.1", 80),
     }
     messages: list[dict[str, Any]] = []
-    sent_body = False
+    pending = [bytes(c) for c in chunks] if chunks is not None else [body]
+    received = 0
 
     async def receive() -> dict[str, Any]:
-        nonlocal sent_body
-        if not sent_body:
-            sent_body = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        nonlocal received
+        if received < len(pending):
+            received += 1
+            more = received < len(pending)
+            return {"type": "http.request", "body": pending[received - 1], "more_body": more}
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
@@ -154,7 +163,7 @@ def call_asgi(
     start = next(m for m in messages if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     response_headers = [(_text(n), _text(v)) for n, v in start.get("headers", [])]
-    return Result(start["status"], response_headers, content)
+    return Result(start["status"], response_headers, content, chunks_read=received)
 
 
 def wsgi_cookie_app(
