@@ -42,7 +42,18 @@ GROUPS = {
 }
 
 CONSENTWARE = "consentware.django.ConsentMiddleware"
+NOOP = "benchmarks._django_site.NoopMiddleware"
 CLEAN_COOKIES = "cookie_consent.middleware.CleanCookiesMiddleware"
+
+
+class NoopMiddleware:
+    """The floor of any Django middleware: one more layer that calls the next."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        return self.get_response(request)
 
 
 def view(request: Any) -> Any:
@@ -179,6 +190,7 @@ def bench(rounds: int) -> dict[str, Any]:
     }
     if HAS_DJANGO_COOKIE_CONSENT:
         contenders["django-cookie-consent"] = wsgi_batch(handler([CLEAN_COOKIES]), cookie)
+    contenders["no-op Django middleware"] = wsgi_batch(handler([NOOP]), cookie)
     samples = interleave(contenders, rounds=rounds, sample_seconds=0.05, warmup=50)
     return {
         "per_call": samples.per_call,
@@ -189,13 +201,39 @@ def bench(rounds: int) -> dict[str, Any]:
     }
 
 
+def profile(calls: int = 3000) -> list[list[Any]]:
+    """Where consentware.django's time goes: the functions it runs (own time, cumulative)."""
+    import cProfile
+    import pstats
+
+    from ._apps import wsgi_batch
+
+    run = wsgi_batch(handler([CONSENTWARE]), bench_cookie_header())
+    run(100)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run(calls)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = []
+    for (filename, lineno, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if "consentware" in filename or filename.endswith(("http/cookies.py", "utils/cache.py")):
+            short = filename.split("/src/", 1)[-1].split("/lib/python3", 1)[-1]
+            rows.append([f"{short}:{lineno}({func})", nc / calls, tt / total, ct / total])
+    rows.sort(key=lambda row: row[3], reverse=True)
+    return rows[:15]
+
+
 def main(argv: list[str]) -> int:
     configure()
     if argv[:1] == ["functional"]:
         json.dump(functional(), sys.stdout)
     elif argv[:1] == ["bench"]:
         rounds = int(argv[1]) if len(argv) > 1 else 30
-        json.dump(bench(rounds), sys.stdout)
+        data = bench(rounds)
+        data["profile"] = profile()
+        json.dump(data, sys.stdout)
     else:
         print(__doc__, file=sys.stderr)
         return 2
