@@ -68,25 +68,14 @@ class ConsentState:
     ``Cookie`` header, so the middleware adds ``Vary: Cookie``.
     """
 
-    __slots__ = (
-        "_decided",
-        "_flag",
-        "_granted",
-        "consent_id",
-        "given_at",
-        "gpc",
-        "pending",
-        "revision",
-    )
+    # The data lives in one tuple so that the per-request copy the middleware makes (to record
+    # whether the app read the state) costs two slot writes, not one per field.
+    __slots__ = ("_data", "_flag")
 
-    _decided: bool
-    _granted: frozenset[str]
+    _data: tuple[
+        bool, frozenset[str], tuple[str, ...], bool, int | None, datetime | None, str | None
+    ]
     _flag: _ReadFlag | None
-    pending: tuple[str, ...]
-    gpc: bool
-    revision: int | None
-    given_at: datetime | None
-    consent_id: str | None
 
     def __init__(
         self,
@@ -99,15 +88,17 @@ class ConsentState:
         given_at: datetime | None = None,
         consent_id: str | None = None,
     ) -> None:
-        set_ = object.__setattr__
-        set_(self, "_decided", decided)
-        set_(self, "_granted", frozenset(granted) | _NECESSARY_ONLY)
-        set_(self, "pending", tuple(pending))
-        set_(self, "gpc", gpc)
-        set_(self, "revision", revision)
-        set_(self, "given_at", given_at)
-        set_(self, "consent_id", consent_id)
-        set_(self, "_flag", None)
+        data = (
+            decided,
+            frozenset(granted) | _NECESSARY_ONLY,
+            tuple(pending),
+            gpc,
+            revision,
+            given_at,
+            consent_id,
+        )
+        object.__setattr__(self, "_data", data)
+        object.__setattr__(self, "_flag", None)
 
     @classmethod
     def undecided(cls, *, gpc: bool = False, pending: Iterable[str] = ()) -> ConsentState:
@@ -119,6 +110,39 @@ class ConsentState:
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError("ConsentState is immutable")
+
+    @property
+    def _decided(self) -> bool:
+        return self._data[0]
+
+    @property
+    def _granted(self) -> frozenset[str]:
+        return self._data[1]
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Optional categories the stored choice does not mention, in policy order."""
+        return self._data[2]
+
+    @property
+    def gpc(self) -> bool:
+        """The request carried ``Sec-GPC: 1``."""
+        return self._data[3]
+
+    @property
+    def revision(self) -> int | None:
+        """The policy revision the choice was made under (``None`` if undecided)."""
+        return self._data[4]
+
+    @property
+    def given_at(self) -> datetime | None:
+        """When the choice was made (UTC), or ``None``."""
+        return self._data[5]
+
+    @property
+    def consent_id(self) -> str | None:
+        """The random id recorded with the choice, or ``None``."""
+        return self._data[6]
 
     @property
     def decided(self) -> bool:
@@ -144,9 +168,7 @@ class ConsentState:
 
     def _tracked(self, flag: _ReadFlag) -> ConsentState:
         clone = object.__new__(ConsentState)
-        # Once per request: the slot descriptors copy faster than object.__setattr__ by name.
-        for set_slot, get_slot in _SLOT_ACCESS:
-            set_slot(clone, get_slot(self))
+        _set_data(clone, self._data)
         _set_flag(clone, flag)
         return clone
 
@@ -188,11 +210,8 @@ class ConsentState:
         )
 
 
-_SLOT_ACCESS: Final = tuple(
-    (ConsentState.__dict__[slot].__set__, ConsentState.__dict__[slot].__get__)
-    for slot in ConsentState.__slots__
-    if slot != "_flag"
-)
+# The slot descriptors' setters bypass ConsentState.__setattr__, which refuses every write.
+_set_data: Final = ConsentState.__dict__["_data"].__set__
 _set_flag: Final = ConsentState.__dict__["_flag"].__set__
 
 

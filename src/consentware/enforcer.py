@@ -348,9 +348,10 @@ class Enforcer:
         return tuple(keep)
 
 
-class Exchange:
+class Exchange(_ReadFlag):
     """One request and its response, as the core sees them. Not shared between requests."""
 
+    # The exchange is its own read flag (``read``): one object less per request.
     __slots__ = ("_flag", "cookie_header", "enforcer", "failed", "state")
 
     def __init__(
@@ -358,7 +359,8 @@ class Exchange:
     ) -> None:
         self.enforcer = enforcer
         self.cookie_header = cookie_header
-        self._flag = _ReadFlag()
+        self.read = False
+        self._flag: _ReadFlag = self
         self.failed = False
         try:
             state = enforcer._current_state(cookie_header, gpc_header)
