@@ -44,6 +44,8 @@ def decide_headers(
         headers = list(headers)
     try:
         set_cookies = [to_text(value) for name, value in headers if name.lower() == set_cookie]
+        if not set_cookies and on_report is None and exchange.leaves_unchanged():
+            return headers
         try:
             decision = exchange.decide(set_cookies)
         except Exception as exc:

@@ -434,6 +434,18 @@ class Exchange(_ReadFlag):
         changed = bool(blocked) or bool(added)
         return Decision._deferred(tuple(keep), tuple(added), changed or self._flag.read, parts)
 
+    def leaves_unchanged(self) -> bool:
+        """Whether a response without ``Set-Cookie`` lines goes out exactly as it is.
+
+        True when the app did not read the consent (no ``Vary``) and the request holds no
+        cookie to expire or report; then :meth:`decide` on no lines would change nothing.
+        Never raises: on any error it says false, and :meth:`decide` handles the error.
+        """
+        try:
+            return not self.read and self._holds_nothing_to_report(self.state._granted)
+        except Exception:
+            return False
+
     def _holds_nothing_to_report(self, granted: frozenset[str]) -> bool:
         header = self.cookie_header
         if not header:
