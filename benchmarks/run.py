@@ -740,6 +740,10 @@ The profiles above (one per row that misses) show the same picture:
   in which it stays valid), the held-cookie analysis per `Cookie` header (names, rules, what to
   expire per consent), the deletion lines per name, and the `Report` (only built when an
   `on_report` callback asks for it).
+- **Inside a framework or a server** the same consentware calls cost about twice what they
+  cost on the raw apps (the Flask row against the raw WSGI row; the wrk row against the
+  in-process Starlette row): the profiles show the same functions called as often, so the
+  difference is the framework's working set sharing the CPU caches with them.
 - **Hello-world rows:** a bare Starlette hello-world answers in a few microseconds in
   process, so 0.90 of its throughput leaves well under a microsecond for any middleware. The
   no-op pure ASGI middleware row shows that floor: merely wrapping `send` costs a good part of
