@@ -775,7 +775,7 @@ def main(argv: list[str] | None = None) -> int:
         "registry": lambda: registry(report, rounds),
         "memory": lambda: memory(report, 3 if args.quick else 6),
         "django": lambda: django(report, 8 if args.quick else 40),
-        "server": lambda: server(report, 2 if args.quick else 5, 2 if args.quick else 5),
+        "server": lambda: server(report, 2 if args.quick else 8, 2 if args.quick else 5),
     }
     for name in args.only:
         step_started = time.monotonic()
