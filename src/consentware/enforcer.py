@@ -348,10 +348,11 @@ class Enforcer:
         return tuple(keep)
 
 
-class Exchange(_ReadFlag):
+class Exchange:
     """One request and its response, as the core sees them. Not shared between requests."""
 
-    # The exchange is its own read flag (``read``): one object less per request.
+    # The read flag is an object of its own, not the exchange: the state points at its flag,
+    # and an exchange -> state -> exchange cycle would wait for the cyclic garbage collector.
     __slots__ = ("_flag", "cookie_header", "enforcer", "failed", "state")
 
     def __init__(
@@ -359,8 +360,7 @@ class Exchange(_ReadFlag):
     ) -> None:
         self.enforcer = enforcer
         self.cookie_header = cookie_header
-        self.read = False
-        self._flag: _ReadFlag = self
+        self._flag = _ReadFlag()
         self.failed = False
         try:
             state = enforcer._current_state(cookie_header, gpc_header)
@@ -442,7 +442,7 @@ class Exchange(_ReadFlag):
         Never raises: on any error it says false, and :meth:`decide` handles the error.
         """
         try:
-            return not self.read and self._holds_nothing_to_report(self.state._granted)
+            return not self._flag.read and self._holds_nothing_to_report(self.state._granted)
         except Exception:
             return False
 
