@@ -675,8 +675,10 @@ def write(report: Report, started: float, quick: bool) -> Path:
         ),
         "- Method: contenders interleaved (A B C …, order reversed every other round), many "
         "rounds, medians with interquartile ranges; every verdict is on ratios taken inside a "
-        "round. Other processes share these 2 cores, so absolute times drift between runs; the "
-        "ratios are what the targets are about. No timing assertion is in the unit tests.",
+        "round. The garbage collector stays on (a contender that leaves cyclic garbage pays "
+        "for it, as in a server). Other processes share these 2 cores, so absolute times "
+        "drift between runs; the ratios are what the targets are about. No timing assertion "
+        "is in the unit tests.",
         "",
         "## Targets",
         "",
