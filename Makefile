@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck fuzz bench clean
+.PHONY: demo test lint typecheck fuzz load bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.run
+
+# At least 100,000 hypothesis examples per fuzz target (hours; see docs/fuzzing.md).
+# FUZZ_ARGS narrows it, e.g. make fuzz FUZZ_ARGS="-k consent".
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/fuzz -x $(FUZZ_ARGS)
+
+# 10,000 requests from 50 concurrent clients per server (see docs/load.md).
+load: $(STAMP)
+	LOAD_REQUESTS=10000 LOAD_CONCURRENCY=50 $(BIN)/pytest tests/test_load.py -m load -v -s
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
