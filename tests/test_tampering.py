@@ -21,7 +21,9 @@ import pytest
 from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
 
 from consentware import ConsentCookie, Policy
+from consentware.asgi import ConsentMiddleware as AsgiMiddleware
 from consentware.consent import SALT
+from consentware.wsgi import ConsentMiddleware as WsgiMiddleware
 from tests.fuzz import drivers
 from tests.fuzz.strategies import FUZZ_POLICY_DATA
 
@@ -279,3 +281,41 @@ def test_refused_held_cookies_are_expired_under_the_least_consent(adapter: str) 
     result = drivers.run(adapter, (), headers=[("Cookie", header)], policy=POLICY, secret_key=KEY)
     expired = {line.split("=", 1)[0] for line in result.set_cookies if "Max-Age=0" in line}
     assert expired == {"prefs", "_fbp"}
+
+
+@pytest.mark.parametrize("adapter", drivers.ADAPTERS)
+def test_a_host_prefixed_consent_cookie_works(adapter: str) -> None:
+    """SECURITY.md's hardening for https sites: name the consent cookie ``__Host-...`` so no
+    sibling subdomain can plant a copy at all. The route writes it as browsers require (Secure,
+    Path=/, no Domain) and the middleware reads it back."""
+    name = "__Host-cookies_preferences"
+    data = {**FUZZ_POLICY_DATA, "consent_cookie": {"name": name}}
+    policy = Policy.from_dict(data)
+    site = "https://www.example.org"
+    app = drivers.wsgi_cookie_app(LINES) if adapter == "wsgi" else drivers.asgi_cookie_app(LINES)
+    middleware: object
+    if adapter == "wsgi":
+        middleware, call = WsgiMiddleware(app, policy, secret_key=KEY), drivers.call_wsgi
+    else:
+        middleware, call = AsgiMiddleware(app, policy, secret_key=KEY), drivers.call_asgi
+    posted = call(
+        middleware,
+        method="POST",
+        path="/_consent",
+        scheme="https",
+        headers=[
+            ("Host", "www.example.org"),
+            ("Origin", site),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body=b"action=save&category=statistical",
+    )
+    [line] = [line for line in posted.set_cookies if line.startswith(f"{name}=")]
+    attributes = [part.strip().lower() for part in line.split(";")[1:]]
+    assert "secure" in attributes
+    assert "path=/" in attributes
+    assert not any(part.startswith("domain") for part in attributes)
+    value = line.split(";", 1)[0].split("=", 1)[1]
+    result = call(middleware, headers=[("Cookie", f"{name}={value}")], scheme="https")
+    kept = {line.split("=", 1)[0] for line in result.set_cookies if line in LINES}
+    assert kept == {"sessionid", "_ga"}

@@ -24,7 +24,7 @@ _SLOW_INPUTS = [
 
 settings.register_profile(
     "consentware.ci",
-    max_examples=60,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     database=None,
