@@ -406,10 +406,12 @@ def parse_wrk(output: str) -> dict[str, float]:
     p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if rps is None or p50 is None or p99 is None:
+    requests = re.search(r"(\d+) requests in", output)
+    if rps is None or p50 is None or p99 is None or requests is None:
         raise RuntimeError(f"unexpected wrk output:\n{output}")
     return {
         "rps": float(rps.group(1)),
+        "requests": float(requests.group(1)),
         "p50": _seconds(p50.group(1)),
         "p99": _seconds(p99.group(1)),
         "errors": float(errors.group(1)) if errors else 0.0,
@@ -456,7 +458,12 @@ def server(report: Report, rounds: int, duration: int) -> None:
         for round_ in range(rounds):
             names = list(procs) if round_ % 2 == 0 else list(procs)[::-1]
             for name in names:
-                results[name].append(_run_wrk(wrk, procs[name][1], header, duration))
+                proc, port = procs[name]
+                cpu_before = _cpu_seconds(proc.pid)
+                run = _run_wrk(wrk, port, header, duration)
+                # Server CPU per request, beside throughput.
+                run["cpu"] = (_cpu_seconds(proc.pid) - cpu_before) / max(run["requests"], 1)
+                results[name].append(run)
     finally:
         for proc, _ in procs.values():
             proc.terminate()
@@ -488,30 +495,48 @@ def server(report: Report, rounds: int, duration: int) -> None:
     )
     rows = [
         "| server | requests/s (median) | IQR | vs bare (per run) | p50 latency | p99 latency "
-        "| non-2xx |",
-        "|---|---|---|---|---|---|---|",
+        "| non-2xx | server CPU per request | bare's CPU / this one's |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     labels = {"noop": "no-op pure ASGI middleware"}
     for name, runs in results.items():
         rps = [r["rps"] for r in runs]
         lo, hi = quartiles(rps)
         versus = [r["rps"] / b["rps"] for r, b in zip(runs, results["bare"], strict=True)]
+        cpu_versus = [b["cpu"] / r["cpu"] for r, b in zip(runs, results["bare"], strict=True)]
         rows.append(
             f"| {labels.get(name, name)} | {med(rps):.0f} | {lo:.0f} to {hi:.0f} | "
             f"{fmt_ratio(versus)} | "
             f"{med([r['p50'] for r in runs]) * 1e3:.2f} ms | "
             f"{med([r['p99'] for r in runs]) * 1e3:.2f} ms | "
-            f"{sum(r['errors'] for r in runs):.0f} |"
+            f"{sum(r['errors'] for r in runs):.0f} | "
+            f"{fmt_ns(med([r['cpu'] for r in runs]) * 1e9)} | "
+            f"{fmt_ratio(cpu_versus)} |"
         )
+    cpu_ratios = [
+        b["cpu"] / r["cpu"] for r, b in zip(results["consentware"], results["bare"], strict=True)
+    ]
     report.sections.append(
         "## Starlette hello-world under uvicorn + wrk\n\nThe same apps, each in its own "
         "`uvicorn` process (one worker, h11, access log off) on 127.0.0.1; `wrk -t1 -c16 "
         f"-d{duration}s --latency` with the 6-cookie `Cookie` header, {rounds} runs per server, "
         "alternating. Two cores: the server on one, wrk on the other.\n\n"
         + "\n".join(rows)
-        + f"\n\nThroughput with consentware: **{fmt_ratio(ratios)}** of bare (target ≥ 0.97).\n\n"
+        + f"\n\nThroughput with consentware: **{fmt_ratio(ratios)}** of bare (target ≥ 0.97). "
+        "The server's CPU time per request (from `/proc/<pid>/stat`) gives "
+        f"{fmt_ratio(cpu_ratios)}: the server is CPU-bound, so it tracks throughput. Both swing "
+        "by several percent when other processes take turns on the two cores (see the spread "
+        "of the no-op row, a middleware that only forwards messages), so a single run can land "
+        "several points either side of its typical value.\n\n"
         f"*{setup}*\n"
     )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _run_wrk(wrk: str, port: int, header: str, duration: int) -> dict[str, float]:
