@@ -614,10 +614,11 @@ def django(report: Report, rounds: int) -> None:
         )
         section += (
             f"consentware.django adds **{fmt_ratio(ratios)}** of what django-cookie-consent "
-            f"adds (target ≤ 0.05). It also does more: django-cookie-consent let `_fbp` out "
-            f"(it only deletes cookies the browser already holds); consentware removed it. "
-            f"Cookies each let out here: consentware {data['cookies']['consentware']}, bare "
-            f"{data['cookies']['bare']}.\n\n"
+            f"adds (target ≤ 0.05), and does more: the cookies each one let out here were "
+            f"consentware {data['cookies']['consentware']}, django-cookie-consent "
+            f"{data['cookies'].get('django-cookie-consent')}, bare {data['cookies']['bare']} "
+            "(django-cookie-consent only deletes refused cookies the browser already holds, so "
+            "the refused `_fbp` set by this response goes out).\n\n"
         )
     else:
         report.targets.append(
