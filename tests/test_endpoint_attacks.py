@@ -113,6 +113,9 @@ CROSS_SITE = [
     pytest.param([("Origin", "null")], id="opaque-origin"),
     pytest.param([("Origin", SITE), ("Sec-Fetch-Site", "cross-site")], id="sec-fetch-cross-site"),
     pytest.param([("Sec-Fetch-Site", "cross-site")], id="sec-fetch-cross-site-alone"),
+    # same-site means another origin of the site: a sibling subdomain's page.
+    pytest.param([("Sec-Fetch-Site", "same-site")], id="sec-fetch-same-site-alone"),
+    pytest.param([("Origin", SITE), ("Sec-Fetch-Site", "same-site")], id="sec-fetch-same-site"),
     pytest.param([("Referer", "https://evil.example/page")], id="no-origin-foreign-referer"),
     pytest.param([("Referer", "https://evil.example.org/")], id="no-origin-sibling-referer"),
     pytest.param([("Referer", f"https://{HOST}.evil.example/")], id="no-origin-look-alike-referer"),
@@ -310,3 +313,77 @@ def test_other_methods(adapter: str, method: str) -> None:
     result = post(adapter, method=method)
     assert_clean_refusal(result, 405)
     assert result.values("allow")
+
+
+# -- markup ---------------------------------------------------------------------------------
+
+_PAGE = b"<html><body><p>page</p></body></html>"
+
+
+def _html_wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response(
+        "200 OK",
+        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(_PAGE)))],
+    )
+    return [_PAGE]
+
+
+async def _html_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", b"%d" % len(_PAGE)),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": _PAGE})
+
+
+@pytest.mark.parametrize("adapter", drivers.ADAPTERS)
+def test_the_injected_banner_escapes_the_pages_url(adapter: str) -> None:
+    """The banner's form returns to the current page: a hostile URL must not become markup."""
+    request = {
+        "path": '/"><script>alert(1)</script>',
+        "query": 'q="><img src=x onerror=alert(2)>',
+    }
+    if adapter == "wsgi":
+        app = WsgiMiddleware(_html_wsgi, POLICY, secret_key=KEY, inject_banner=True)
+        result = drivers.call_wsgi(app, **request)
+    else:
+        app = AsgiMiddleware(_html_asgi, POLICY, secret_key=KEY, inject_banner=True)
+        result = drivers.call_asgi(app, **request)
+    body = result.body.decode()
+    assert 'name="next"' in body
+    assert "<script>alert" not in body
+    assert "<img src=x" not in body
+
+
+HOSTILE_TEXT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.mark.parametrize("adapter", drivers.ADAPTERS)
+@pytest.mark.parametrize("fmt", ["", "?format=md"])
+def test_the_policy_page_escapes_the_policy_text(adapter: str, fmt: str) -> None:
+    data = {
+        **FUZZ_POLICY_DATA,
+        "categories": {"statistical": {"title": HOSTILE_TEXT, "description": HOSTILE_TEXT}},
+        "cookies": [
+            {
+                "name": "_ga",
+                "category": "statistical",
+                "provider": HOSTILE_TEXT,
+                "function": HOSTILE_TEXT,
+                "purpose": HOSTILE_TEXT,
+                "duration": HOSTILE_TEXT,
+            }
+        ],
+    }
+    policy = Policy.from_dict(data)
+    path, _, query = f"/_consent/policy{fmt}".partition("?")
+    if adapter == "wsgi":
+        app = WsgiMiddleware(_html_wsgi, policy, secret_key=KEY)
+        result = drivers.call_wsgi(app, path=path, query=query)
+    else:
+        app = AsgiMiddleware(_html_asgi, policy, secret_key=KEY)
+        result = drivers.call_asgi(app, path=path, query=query)
+    assert result.status == 200
+    # HTML escapes to entities, Markdown with a backslash (a renderer shows a literal "<").
+    assert not re.search(rb"(?<!\\)<(script>alert|img src=x)", result.body)

@@ -416,7 +416,9 @@ class ConsentEndpoint:
 def _refuse_cross_site(request: EndpointRequest) -> None:
     """Forged consent is a CSRF attack: refuse anything another site could have sent."""
     fetch_site = (request.sec_fetch_site or "").strip().lower()
-    if fetch_site == "cross-site":
+    # "same-site" is another origin of the site, such as a sibling subdomain's page: it must
+    # not choose for this one any more than another site may.
+    if fetch_site in ("cross-site", "same-site"):
         raise _RefusalError(403, "Cross-site consent requests are refused.")
     host = _authority(request.scheme, request.host or "")
     origin = request.origin
