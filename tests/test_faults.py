@@ -282,3 +282,42 @@ def test_consent_route_fault_with_a_broken_handler(
     assert 500 <= result.status < 600
     assert result.set_cookies == []
     assert handler_failures(capsys.readouterr().err) == 1
+
+
+# -- the Django helper ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def django_example() -> Iterator[Any]:
+    """The Django example project's settings, as tests/test_django.py applies them."""
+    pytest.importorskip("django")
+    from django.test import override_settings
+
+    from tests import test_django
+
+    test_django.configure_django()
+    with override_settings(**test_django.OVERRIDES):
+        yield test_django
+
+
+@pytest.mark.parametrize("fault", ["decide", "decide-and-fail-closed"])
+def test_django_fault_with_a_broken_handler(
+    fault: str,
+    django_example: Any,
+    broken_handler: RaisingHandler,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The Django middleware fails closed too when the error log itself fails."""
+    from django.test import Client
+
+    monkeypatch.setattr(logging, "raiseExceptions", True)
+    everything = django_example.consent_value(["statistical", "third_party"])
+    monkeypatch.setattr(Exchange, "decide", boom)
+    if fault == "decide-and-fail-closed":
+        monkeypatch.setattr(Exchange, "fail_closed", boom)
+    response = Client().get("/state", HTTP_COOKIE=f"{NAME}={everything}")
+    assert response.status_code == 200
+    expected = {"sessionid", "csrftoken"} if fault == "decide" else set()
+    assert django_example.names(response) == expected
+    assert handler_failures(capsys.readouterr().err) >= 1

@@ -59,7 +59,7 @@ from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey, derive_se
 from .consent_mode import gtag_consent_script
 from .cookies import classification_name
 from .endpoint import PREFIX_KEY, ConsentEndpoint, EndpointRequest, body_limit
-from .enforcer import Decision, Enforcer, Exchange, ReportCallback, deliver_report
+from .enforcer import Decision, Enforcer, Exchange, ReportCallback, deliver_report, log_safely
 from .policy import Policy
 
 __all__ = ["ConsentMiddleware", "DjangoConsentConfig", "context_processor", "load_config"]
@@ -216,7 +216,11 @@ class ConsentMiddleware:
             if response.has_header("Content-Length"):
                 response["Content-Length"] = str(len(body))
         except Exception:
-            logger.exception("consentware could not inject the banner; the page goes out as is")
+            log_safely(
+                logging.ERROR,
+                "consentware could not inject the banner; the page goes out as is",
+                exc_info=True,
+            )
 
     def _serve_endpoint(self, request: Any, exchange: Exchange) -> Any:
         """Answer a request under the prefix with the consent routes, as the adapters do."""
@@ -236,7 +240,11 @@ class ConsentMiddleware:
         except Exception:
             # Not even the fail-closed path worked: drop every cookie rather than let one out
             # unexamined.
-            logger.exception("consentware could not read the response cookies; all dropped")
+            log_safely(
+                logging.ERROR,
+                "consentware could not read the response cookies; all dropped",
+                exc_info=True,
+            )
             response.cookies = SimpleCookie()
             if response.has_header("Set-Cookie"):
                 del response.headers["Set-Cookie"]
@@ -280,7 +288,11 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
     try:
         decision = exchange.decide(lines)
     except Exception as exc:
-        logger.exception("consentware failed on a response; only necessary cookies pass")
+        log_safely(
+            logging.ERROR,
+            "consentware failed on a response; only necessary cookies pass",
+            exc_info=True,
+        )
         decision = exchange.fail_closed(lines, exc)
     for (key, _), passes in zip(morsels, decision.keep, strict=False):
         if not passes:
