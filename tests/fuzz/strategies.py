@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
+from itsdangerous import BadData
+from itsdangerous.encoding import base64_decode
 
 from consentware import ConsentCookie, Policy
 from consentware.cookies import is_deletion
@@ -202,10 +204,24 @@ def consents(draw: st.DrawFn, *, signed: bool | None = None, gpc: bool | None = 
         replacement = draw(st.sampled_from("AQz0_-"))
         if value[index] == replacement or value[index] == ".":
             return Consent(value, choice, with_gpc, use_key)
-        value = value[:index] + replacement + value[index + 1 :]
+        flipped = value[:index] + replacement + value[index + 1 :]
+        if _same_bytes(value, flipped):
+            # The spare low bits of a base64 segment's last character: the same value.
+            return Consent(flipped, choice, with_gpc, use_key)
+        value = flipped
     else:
         value = draw(st.text(alphabet=string.ascii_letters + string.digits + "%._-", max_size=80))
     return Consent(value, None, with_gpc, use_key)
+
+
+def _same_bytes(value: str, other: str) -> bool:
+    """Whether two signed values carry the same bytes in every base64 segment."""
+    try:
+        return [base64_decode(s) for s in value.split(".")] == [
+            base64_decode(s) for s in other.split(".")
+        ]
+    except BadData:
+        return False
 
 
 # -- Set-Cookie lines ---------------------------------------------------------------------
