@@ -27,9 +27,10 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 # At least 100,000 hypothesis examples per fuzz target (hours; see docs/fuzzing.md).
-# FUZZ_ARGS narrows it, e.g. make fuzz FUZZ_ARGS="-k consent".
+# Narrow it with FUZZ_TARGETS=tests/fuzz/test_fuzz_consent.py or FUZZ_ARGS="-k policy".
+FUZZ_TARGETS ?= tests/fuzz
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/fuzz -x $(FUZZ_ARGS)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest $(FUZZ_TARGETS) -x $(FUZZ_ARGS)
 
 # 10,000 requests from 50 concurrent clients per server (see docs/load.md).
 load: $(STAMP)
