@@ -42,6 +42,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.cookies import CookieError, Morsel, SimpleCookie
+from operator import itemgetter
 from typing import Any, Final
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -152,26 +153,32 @@ class ConsentMiddleware:
         except ValueError as exc:  # "secret_key: ..." or "prefix: ..."
             raise ImproperlyConfigured(f"settings.CONSENTWARE.{exc}") from exc
         self.on_report = self.config.on_report
+        self._prefix = self.endpoint.prefix
+        self._inject = self.config.inject_banner
         _warn_undeclared_django_cookies(self.policy)
 
     def __call__(self, request: Any) -> Any:
         if self.is_async:
             return self.__acall__(request)
         exchange = self._begin(request)
-        if self.endpoint.handles(request.path_info):
+        path = request.path_info
+        if path.startswith(self._prefix) and self.endpoint.handles(path):
             return self._serve_endpoint(request, exchange)
         response = self.get_response(request)
-        self._inject_banner(request, response)
+        if self._inject:
+            self._inject_banner(request, response)
         self._enforce(exchange, response)
         return response
 
     async def __acall__(self, request: Any) -> Any:
         exchange = self._begin(request)
-        if self.endpoint.handles(request.path_info):
+        path = request.path_info
+        if path.startswith(self._prefix) and self.endpoint.handles(path):
             # Django's ASGI handler has read the whole body already: nothing here blocks.
             return self._serve_endpoint(request, exchange)
         response = await self.get_response(request)
-        self._inject_banner(request, response)
+        if self._inject:
+            self._inject_banner(request, response)
         self._enforce(exchange, response)
         return response
 
@@ -184,12 +191,12 @@ class ConsentMiddleware:
         # get_consent() looks in request.environ (WSGI) or request.scope (ASGI) first.
         meta[ENVIRON_KEY] = state
         meta[POLICY_KEY] = self.policy
-        meta[PREFIX_KEY] = self.endpoint.prefix
+        meta[PREFIX_KEY] = self._prefix
         scope = getattr(request, "scope", None)
         if isinstance(scope, dict):
             scope[ENVIRON_KEY] = state
             scope[POLICY_KEY] = self.policy
-            scope[PREFIX_KEY] = self.endpoint.prefix
+            scope[PREFIX_KEY] = self._prefix
         return exchange
 
     def _inject_banner(self, request: Any, response: Any) -> None:
@@ -249,7 +256,9 @@ class ConsentMiddleware:
             if response.has_header("Set-Cookie"):
                 del response.headers["Set-Cookie"]
             return
-        deliver_report(self.on_report, decision.report)
+        if self.on_report is not None:
+            # The Report is built only when someone is told about it.
+            deliver_report(self.on_report, decision.report)
 
 
 def _endpoint_request(request: Any) -> EndpointRequest:
@@ -279,8 +288,8 @@ def _endpoint_request(request: Any) -> EndpointRequest:
 def _apply(exchange: Exchange, response: Any) -> Decision:
     """Decide on the response's cookies with the core and apply the decision to it."""
     cookies: SimpleCookie = response.cookies
-    morsels = list(cookies.items())
-    lines = [morsel.OutputString() for _, morsel in morsels]
+    keys = list(cookies)
+    lines = [_decision_line(morsel) for morsel in cookies.values()]
     # A Set-Cookie header set by hand (``response["Set-Cookie"] = ...``) goes out too.
     raw_header = response.headers.get("Set-Cookie")
     if raw_header is not None:
@@ -294,16 +303,68 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
             exc_info=True,
         )
         decision = exchange.fail_closed(lines, exc)
-    for (key, _), passes in zip(morsels, decision.keep, strict=False):
-        if not passes:
-            del cookies[key]
-    if raw_header is not None and not decision.keep[-1]:
-        del response.headers["Set-Cookie"]
+    keep = decision.keep
+    if not all(keep):
+        for key, passes in zip(keys, keep, strict=False):
+            if not passes:
+                del cookies[key]
+        if raw_header is not None and not keep[-1]:
+            del response.headers["Set-Cookie"]
     for line in decision.added:
         _add_line(cookies, line)
     if decision.vary:
-        patch_vary_headers(response, ("Cookie",))
+        if "Vary" in response.headers:
+            patch_vary_headers(response, ("Cookie",))
+        else:
+            # What patch_vary_headers writes when there is no Vary yet.
+            response.headers["Vary"] = "Cookie"
     return decision
+
+
+def _decision_line(morsel: Morsel[Any]) -> str:
+    """What the core needs of one morsel to decide on it, as a ``Set-Cookie`` value.
+
+    The core reads the name (before the first ``;``) and, for a line it would block, the
+    ``Max-Age`` and ``Expires`` attributes that make it a deletion. So a plain morsel of
+    strings gives ``name=value`` and those two attributes as :meth:`Morsel.OutputString`
+    writes them, in the same order; its other attributes are left out only when none of them
+    holds a ``;`` or a control character, which could add or cut attributes of the full line.
+    The core decides on this exactly as on the full line; the morsel itself is not touched.
+    Anything else is decided on its full :meth:`Morsel.OutputString`.
+    """
+    if type(morsel) is not Morsel:
+        return morsel.OutputString()  # e.g. a _LineMorsel: its line is all it has
+    try:
+        others = "".join(_other_values(morsel))
+        if ";" in others or not others.isprintable():
+            return morsel.OutputString()
+        line: str = morsel.key + "=" + morsel.coded_value
+        expires = morsel["expires"]
+        if expires != "":
+            if type(expires) is not str:
+                return morsel.OutputString()  # seconds from now, written there as a date
+            line += "; expires=" + expires
+        max_age = morsel["max-age"]
+        if max_age != "":
+            if type(max_age) is int:
+                line += "; Max-Age=" + str(max_age)
+            elif type(max_age) is str:
+                line += "; Max-Age=" + max_age
+            else:
+                return morsel.OutputString()
+        return line
+    except TypeError:  # a value that is not a string
+        return morsel.OutputString()
+
+
+# The attributes Morsel.OutputString writes with a value, other than the expiry; read from the
+# stdlib, so that one a later Python adds is checked too.
+_OTHER_ATTRIBUTES: Final = tuple(
+    key
+    for key in getattr(Morsel, "_reserved", None) or ("path", "comment", "domain", "version")
+    if key not in getattr(Morsel, "_flags", ()) and key not in ("expires", "max-age")
+)
+_other_values: Final = itemgetter(*_OTHER_ATTRIBUTES)
 
 
 class _LineMorsel(Morsel[str]):
