@@ -123,10 +123,12 @@ def is_deletion(set_cookie: str, now: float) -> bool:
     consented: wrongly blocking a deletion loses nothing, wrongly passing one sets a cookie.
     """
     # A browser that cuts the line at a control character never sees the attributes after
-    # it: "_ga=1\x00; Max-Age=0" stores _ga=1 there, so it is not a deletion.
-    ctl = _CTL.search(set_cookie)
-    if ctl is not None:
-        set_cookie = set_cookie[: ctl.start()]
+    # it: "_ga=1\x00; Max-Age=0" stores _ga=1 there, so it is not a deletion. (isprintable is
+    # false for every control character: the search runs only when there may be one.)
+    if not set_cookie.isprintable():
+        ctl = _CTL.search(set_cookie)
+        if ctl is not None:
+            set_cookie = set_cookie[: ctl.start()]
     _, sep, attributes = set_cookie.partition(";")
     if not sep:
         return False
@@ -143,8 +145,9 @@ def is_deletion(set_cookie: str, now: float) -> bool:
         elif key == "expires":
             expires.append(value.strip(_WSP))
     if max_ages:
-        if not all(_readable(v) and _MAX_AGE.fullmatch(v) for v in max_ages):
-            return False
+        for value in max_ages:
+            if not (_readable(value) and _MAX_AGE.fullmatch(value)):
+                return False
         return int(max_ages[-1]) <= 0
     if not expires:
         return False
