@@ -627,7 +627,8 @@ def django(report: Report, rounds: int) -> None:
         section += "django-cookie-consent is not installed: its row was not run.\n\n"
     rows = [
         "\n<details><summary>Profile: consentware.django on this view (cProfile; consentware's "
-        "functions and the stdlib/Django helpers it calls; share of all profiled time)</summary>\n",
+        "functions and its own calls into the stdlib and Django, the view excluded; share of all "
+        "profiled time)</summary>\n",
         "| function | calls / request | own time share | cumulative share |",
         "|---|---|---|---|",
     ]
