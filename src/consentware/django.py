@@ -357,11 +357,13 @@ def _decision_line(morsel: Morsel[Any]) -> str:
         return morsel.OutputString()
 
 
-# The attributes Morsel.OutputString writes with a value, other than the expiry; read from the
-# stdlib, so that one a later Python adds is checked too.
+# The attributes Morsel.OutputString writes with a value, other than the expiry. Read from the
+# stdlib's own table, so that one a later Python adds is checked too (a flag taken for a valued
+# attribute would only send its morsel down the OutputString path).
+_PYTHON_311_VALUED: Final = ("path", "comment", "domain", "version", "samesite")
 _OTHER_ATTRIBUTES: Final = tuple(
     key
-    for key in getattr(Morsel, "_reserved", None) or ("path", "comment", "domain", "version")
+    for key in getattr(Morsel, "_reserved", None) or _PYTHON_311_VALUED
     if key not in getattr(Morsel, "_flags", ()) and key not in ("expires", "max-age")
 )
 _other_values: Final = itemgetter(*_OTHER_ATTRIBUTES)
