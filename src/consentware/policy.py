@@ -344,6 +344,9 @@ def _domain(value: Any, path: str) -> str:
     domain = _str(value, path).strip().lstrip(".").lower()
     if domain and not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", domain):
         raise _fail(path, f"not a domain name: {value!r}")
+    # DNS limits, which the IDNA encoding of a cookie's Domain enforces at request time.
+    if domain and (len(domain) > 253 or not all(0 < len(x) <= 63 for x in domain.split("."))):
+        raise _fail(path, f"not a domain name (empty or over-long label): {value!r}")
     return domain
 
 

@@ -13,6 +13,7 @@ import os
 import tempfile
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -67,6 +68,9 @@ HOSTILE = st.sampled_from(
         {},
         [""],
         [".example.org"],
+        ["a..b"],
+        ["x" * 64 + ".org"],
+        "a..b",
         ["exa mple.org"],
         "/",
         "/a;b",
@@ -203,3 +207,39 @@ def test_toml_files_raise_only_value_error(content: bytes) -> None:
             Policy.from_toml(path)
     finally:
         os.unlink(path)
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        pytest.param("a..b", id="empty-label"),
+        pytest.param("x" * 64 + ".example.org", id="label-over-63"),
+        pytest.param("a." * 127 + "b", id="name-over-253"),
+    ],
+)
+@pytest.mark.parametrize("where", ["cookies", "consent_cookie"])
+def test_domains_a_cookie_cannot_carry_are_refused_at_load(domain: str, where: str) -> None:
+    """Found by this fuzzing: such a domain loaded, then every request that had to expire the
+    cookie failed (werkzeug's IDNA encoding of Domain), and the consent route answered 500."""
+    if where == "cookies":
+        data: dict[str, Any] = {
+            "cookies": [{"name": "_ga", "category": "necessary", "domains": [domain]}]
+        }
+    else:
+        data = {"consent_cookie": {"domain": domain}}
+    with pytest.raises(ValueError, match="not a domain name"):
+        Policy.from_dict(data)
+
+
+def test_a_63_character_label_works_at_request_time() -> None:
+    label = "x" * 63
+    policy = Policy.from_dict(
+        {
+            "categories": {"statistical": {}},
+            "cookies": [{"name": "_ga", "category": "statistical", "domains": [f"{label}.org"]}],
+        }
+    )
+    decision = Enforcer(policy).begin("_ga=1", None).decide([])
+    assert decision.added == (
+        f"_ga=; Domain={label}.org; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/",
+    )
