@@ -7,27 +7,17 @@ Playwright drives ``/usr/bin/chromium`` (never ``playwright install``); skipped 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
 from examples.demo import create_app
 
+from tests.support.browser import launch_chromium
 from tests.support.servers import RunningServer, serve_wsgi
 
 browser_test = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 NECESSARY = {"sessionid"}
 CONSENT = "cookies_preferences"
 STATISTICS = {"_ga", "_ga_DEMO42"}
@@ -37,17 +27,8 @@ TIMEOUT_MS = 10_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent (apt install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ served by uvicorn through the ASGI middleware. Skipped when ``/usr/bin/chromium`
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
@@ -15,20 +14,11 @@ import pytest
 
 from consentware import ConsentCookie, Policy
 from consentware.asgi import ConsentMiddleware
+from tests.support.browser import launch_chromium
 from tests.support.servers import RunningServer, serve_asgi
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 POLICY = Policy.default()
 CODEC = ConsentCookie(POLICY)
 
@@ -62,17 +52,8 @@ async def page(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent (apt install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

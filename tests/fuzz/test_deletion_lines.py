@@ -13,7 +13,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ import pytest
 from consentware.cookies import cookie_date, is_deletion
 from tests.fuzz import drivers
 from tests.fuzz.strategies import POLICY_BLOCK
+from tests.support.browser import launch_chromium
 
 STORED_BY_CHROMIUM = [
     pytest.param("_ga=T; Max-Age=" + "0" * 1025, id="max-age-over-1024-octets"),
@@ -96,16 +96,6 @@ def test_cookie_date(value: str, year: int | None) -> None:
 
 # -- in a real browser ---------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 _MAX_AGES = ["0", "-1", "00", "0" * 1024, "0" * 1025, "+0", "oops", "", "5", "-0", " 0 "]
 _DATES = [
@@ -145,13 +135,8 @@ def generated_lines(count: int, seed: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with launch_chromium() as running:
+        yield running
 
 
 @pytest.mark.browser

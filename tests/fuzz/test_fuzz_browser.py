@@ -11,27 +11,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from consentware.wsgi import ConsentMiddleware
 from tests.fuzz.strategies import CONSENT_NAME, KNOWN_NAMES, OPTIONAL, POLICY_BLOCK, SECRET, SIGNED
+from tests.support.browser import launch_chromium
 from tests.support.servers import serve_wsgi
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 _ATTRIBUTES = [
     "",
     "; Path=/",
@@ -75,13 +65,8 @@ def returned_name(cookie: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with launch_chromium() as running:
+        yield running
 
 
 @pytest.mark.parametrize("seed", range(6))
