@@ -496,6 +496,20 @@ def test_consent_state_route_and_policy_page() -> None:
     assert "_fbp" in page.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("script_name", "action"),
+    [
+        pytest.param("", 'action="/_consent"', id="at-the-root"),
+        pytest.param("/shop", 'action="/shop/_consent"', id="under-a-mount-point"),
+    ],
+)
+def test_policy_page_form_posts_under_the_mount_point(script_name: str, action: str) -> None:
+    request = RequestFactory().get("/_consent/policy", SCRIPT_NAME=script_name)
+    response = ConsentMiddleware(lambda request: HttpResponse())(request)
+    assert response.status_code == 200
+    assert action in response.content.decode()
+
+
 def test_withdrawal_expires_the_held_trackers() -> None:
     client = client_with(["statistical", "third_party"], _ga="GA1.old", _fbp="fb.old")
     answer = client.post(

@@ -269,9 +269,15 @@ def _endpoint_request(request: Any) -> EndpointRequest:
     host = meta.get("HTTP_HOST")
     if not host and meta.get("SERVER_NAME"):
         host = f"{meta['SERVER_NAME']}:{meta.get('SERVER_PORT', '')}".rstrip(":")
+    path_info: str = request.path_info
+    # Django's request.path is the mount point (SCRIPT_NAME, FORCE_SCRIPT_NAME or the ASGI
+    # root_path) followed by path_info; the policy page's form must post under that mount.
+    full_path: str = request.path
+    root_path = full_path[: len(full_path) - len(path_info)] if path_info else full_path
     return EndpointRequest(
         method=method,
-        path=request.path_info,
+        path=path_info,
+        root_path=root_path.rstrip("/"),
         query=meta.get("QUERY_STRING", ""),
         scheme=request.scheme,
         host=host,
