@@ -9,7 +9,6 @@ from consentware.cookies import (
     classification_name,
     deletion_header,
     is_deletion,
-    parse_cookie_names,
     parse_cookie_pairs,
 )
 
@@ -139,12 +138,6 @@ def test_is_deletion(line: str, deletes: bool) -> None:
 )
 def test_parse_cookie_pairs(header: str | None, pairs: list[tuple[str, str]]) -> None:
     assert sorted(parse_cookie_pairs(header)) == sorted(pairs)
-
-
-def test_parse_cookie_names_are_distinct() -> None:
-    assert list(parse_cookie_names("a=1; b=2; a=3")) == ["a", "b"]
-    assert list(parse_cookie_names(None)) == []
-    assert list(parse_cookie_names("")) == []
 
 
 def _attributes(line: str) -> tuple[str, dict[str, str]]:

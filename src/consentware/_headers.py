@@ -55,7 +55,7 @@ def decide_headers(
                 exc_info=True,
             )
             decision = exchange.fail_closed(set_cookies, exc)
-        if decision.vary or decision.added or not all(decision.keep):
+        if decision.changes_headers:
             headers = _rebuild(headers, decision, set_cookie, vary, to_text, from_text)
     except Exception:
         # Not even the fail-closed path worked (a malformed header list, say): drop every

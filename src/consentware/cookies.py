@@ -23,7 +23,6 @@ __all__ = [
     "cookie_date",
     "deletion_header",
     "is_deletion",
-    "parse_cookie_names",
     "parse_cookie_pairs",
 ]
 
@@ -220,13 +219,6 @@ def parse_cookie_pairs(header: str | None) -> list[tuple[str, str]]:
     if not header:
         return []
     return list(parse_cookie(header).items(multi=True))
-
-
-def parse_cookie_names(header: str | None) -> Iterable[str]:
-    """The distinct cookie names of a request ``Cookie`` header, in order."""
-    if not header:
-        return ()
-    return parse_cookie(header).keys()
 
 
 def deletion_header(name: str, *, domain: str = "", path: str = "/") -> str:

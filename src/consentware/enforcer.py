@@ -326,7 +326,7 @@ class Enforcer:
         places = ((d, rule.path) for d in rule.domains) if rule else (("", "/"),)
         # dict.fromkeys: a __Host- cookie lives in one place whatever the rule declares.
         lines = tuple(dict.fromkeys(deletion_header(name, domain=d, path=p) for d, p in places))
-        if len(self._deletions) >= 4096:
+        if len(self._deletions) >= _CACHE_LIMIT:
             self._deletions.clear()
         self._deletions[name] = lines
         return lines
