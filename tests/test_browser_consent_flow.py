@@ -272,3 +272,31 @@ def test_demo_visitor_memory_is_bounded() -> None:
     memory.start(None)
     memory.remember(Report(blocked=("ignored",)))
     assert memory.last("d") == Report(blocked=("d",))
+
+
+@browser_test
+def test_the_banner_works_from_the_keyboard_alone(context: Any, demo: RunningServer) -> None:
+    page = context.new_page()
+    page.goto(demo.url + "/")
+    banner = page.locator(BANNER)
+    banner.wait_for(state="visible")
+    # Focus and keys only, no clicks: a control that is not focusable or ignores its keys
+    # leaves the box unticked (it stays hidden in the closed disclosure) and nothing posted.
+    banner.get_by_text("Choose cookies").focus()
+    page.keyboard.press("Enter")  # opens the per-category choices
+    statistics = banner.get_by_label("Statistics")
+    statistics.focus()
+    page.keyboard.press("Space")
+    assert statistics.is_checked()
+    banner.get_by_role("button", name="Save choices").focus()
+    with page.expect_response(
+        lambda r: r.url.endswith("/_consent") and r.request.method == "POST"
+    ) as posted:
+        page.keyboard.press("Enter")
+    assert posted.value.status == 200
+    banner.wait_for(state="hidden")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    held = jar(context)
+    assert held >= STATISTICS
+    assert "_fbp" not in held
