@@ -1,4 +1,4 @@
-"""Wire level: browser name derivation, deletion detection, Cookie parsing, deletion headers."""
+"""Wire level: browser name derivation, Cookie parsing, deletion headers."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from consentware.cookies import (
     browser_name_value,
     classification_name,
     deletion_header,
-    is_deletion,
     parse_cookie_pairs,
 )
-
-NOW = 1_764_400_000.0  # 2025-11-29, a fixed clock
 
 
 @pytest.mark.parametrize(
@@ -77,50 +74,6 @@ def test_underscore_ga_in_capitals_is_another_name() -> None:
 
 
 @pytest.mark.parametrize(
-    ("line", "deletes"),
-    [
-        pytest.param("_ga=; Max-Age=0", True, id="max-age-zero"),
-        pytest.param("_ga=; max-age=0", True, id="attribute-name-case-insensitive"),
-        pytest.param("_ga=;  Max-Age = 0 ", True, id="attribute-spaces"),
-        pytest.param("_ga=; Max-Age=-1", True, id="max-age-negative"),
-        pytest.param("_ga=x; Max-Age=10", False, id="max-age-positive"),
-        pytest.param("_ga=x; Max-Age=abc", False, id="max-age-invalid-ignored"),
-        pytest.param("_ga=x; Max-Age=+0", False, id="max-age-plus-invalid"),
-        pytest.param("_ga=x; Max-Age=", False, id="max-age-empty"),
-        pytest.param("_ga=x; Max-Age=0; Max-Age=5", False, id="last-max-age-counts"),
-        pytest.param("_ga=x; Max-Age=5; Max-Age=0", True, id="last-max-age-deletes"),
-        # Chromium takes the last Max-Age whatever it holds and keeps a session cookie.
-        pytest.param("_ga=x; Max-Age=0; Max-Age=oops", False, id="invalid-later-max-age-keeps"),
-        pytest.param("_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT", True, id="expires-past"),
-        pytest.param("_ga=; expires=Thu, 01-Jan-1970 00:00:00 GMT", True, id="expires-dashes"),
-        pytest.param("_ga=x; Expires=Fri, 01 Jan 2100 00:00:00 GMT", False, id="expires-future"),
-        pytest.param("_ga=x; Expires=garbage", False, id="expires-unparsable"),
-        pytest.param(
-            "_ga=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=100",
-            False,
-            id="max-age-beats-past-expires",
-        ),
-        pytest.param(
-            "_ga=; Expires=Fri, 01 Jan 2100 00:00:00 GMT; Max-Age=0",
-            True,
-            id="max-age-beats-future-expires",
-        ),
-        pytest.param(
-            "_ga=x; Expires=Sat, 29 Nov 2025 07:06:10 GMT",
-            False,
-            id="expires-within-a-minute-is-not-sure",
-        ),
-        pytest.param("_ga=x", False, id="no-attributes"),
-        pytest.param("_ga=Max-Age=0", False, id="max-age-in-the-value-does-not-count"),
-        pytest.param("_ga=1\x00; Max-Age=0", False, id="attributes-after-a-control-do-not-count"),
-        pytest.param("_ga=1; Path=/\r; Max-Age=0", False, id="cr-cuts-the-attributes"),
-    ],
-)
-def test_is_deletion(line: str, deletes: bool) -> None:
-    assert is_deletion(line, NOW) is deletes
-
-
-@pytest.mark.parametrize(
     ("header", "pairs"),
     [
         pytest.param(None, [], id="none"),
@@ -173,6 +126,16 @@ def _attributes(line: str) -> tuple[str, dict[str, str]]:
             id="secure-prefix",
         ),
         pytest.param("__SECURE-id", "", "/", {"path": "/", "secure": ""}, id="secure-prefix-upper"),
+        pytest.param(
+            "__Http-id", "", "/", {"path": "/", "secure": "", "httponly": ""}, id="http-prefix"
+        ),
+        pytest.param(
+            "__Host-Http-id",
+            "example.org",
+            "/x",
+            {"path": "/", "secure": "", "httponly": ""},
+            id="host-http-prefix",
+        ),
         pytest.param("__Hostile", "", "/", {"path": "/"}, id="not-a-host-prefix"),
         pytest.param("_Secure-id", "", "/", {"path": "/"}, id="not-a-secure-prefix"),
     ],
@@ -184,5 +147,4 @@ def test_deletion_header(name: str, domain: str, path: str, want: dict[str, str]
     assert attributes.pop("max-age") == "0"
     assert attributes.pop("expires") == "Thu, 01 Jan 1970 00:00:00 GMT"
     assert attributes == want
-    assert is_deletion(line, NOW)
     assert browser_name_value(line) == (name, "")

@@ -164,7 +164,8 @@ def expired(lines: list[str]) -> list[str]:
 @pytest.mark.parametrize(
     ("cookie", "granted", "arrive", "gone"),
     [
-        pytest.param(None, "necessary", ["sessionid"], [], id="undecided-new"),
+        # A refused line leaves as consentware's deletion of its cookie.
+        pytest.param(None, "necessary", ["sessionid"], ["_ga", "_fbp"], id="undecided-new"),
         pytest.param(HELD, "necessary", ["sessionid"], ["_ga", "_fbp"], id="undecided-holding"),
         pytest.param(
             f"{HELD}; {STATISTICS}",
@@ -332,8 +333,8 @@ def django_app() -> Iterator[HeaderNames]:
 @pytest.mark.parametrize(
     ("cookie", "arrive", "gone"),
     [
-        pytest.param("_gid=1", ["sessionid"], ["_gid"], id="undecided"),
-        pytest.param(STATISTICS, ["sessionid", "_ga"], [], id="statistics"),
+        pytest.param("_gid=1", ["sessionid"], ["_ga", "_fbp", "_gid"], id="undecided"),
+        pytest.param(STATISTICS, ["sessionid", "_ga"], ["_fbp"], id="statistics"),
         pytest.param(EVERYTHING, ["sessionid", "_ga", "_fbp"], [], id="everything"),
     ],
 )
@@ -375,7 +376,9 @@ def _starlette_app() -> Any:
     ("cookie", "granted", "arrive", "gone"),
     [
         pytest.param(HELD, "necessary", ["sessionid"], ["_ga", "_fbp"], id="undecided"),
-        pytest.param(STATISTICS, "necessary,statistical", ["sessionid", "_ga"], [], id="stats"),
+        pytest.param(
+            STATISTICS, "necessary,statistical", ["sessionid", "_ga"], ["_fbp"], id="stats"
+        ),
     ],
 )
 def test_a_starlette_app(cookie: str, granted: str, arrive: list[str], gone: list[str]) -> None:

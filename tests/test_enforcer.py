@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from consentware import ENVIRON_KEY, NECESSARY, ConsentCookie, Policy, Report, get_consent
+from consentware.cookies import refusal_deletion
 from consentware.enforcer import Decision, Enforcer, Exchange, deliver_report, merge_vary
 
 CONSENT = "cookies_preferences"
@@ -25,7 +26,18 @@ def _consent(granted: list[str], policy: Policy | None = None, secret_key: Any =
 
 
 def _kept(lines: list[str], decision: Decision) -> list[str]:
-    return [line for line, keep in zip(lines, decision.keep, strict=True) if keep]
+    """The app's lines that leave as written."""
+    return [line for line in lines if line in decision.set_cookies]
+
+
+def _mask(lines: list[str], decision: Decision) -> tuple[bool, ...]:
+    """For each of the app's lines, whether it leaves as written."""
+    return tuple(line in decision.set_cookies for line in lines)
+
+
+def _written(lines: list[str], decision: Decision) -> list[str]:
+    """The lines consentware wrote itself: deletions of refused and held cookies."""
+    return [line for line in decision.set_cookies if line not in lines]
 
 
 def _parts(line: str) -> tuple[str, dict[str, str]]:
@@ -49,8 +61,12 @@ def _parts(line: str) -> tuple[str, dict[str, str]]:
         pytest.param("\t1", True, id="one-with-htab"),
         pytest.param("0", False, id="zero"),
         pytest.param("true", False, id="true"),
-        pytest.param("1, 1", False, id="repeated"),
-        pytest.param("1,1", False, id="repeated-no-space"),
+        # A repeated header (joined by the server) counts if any copy is exactly 1.
+        pytest.param("1, 1", True, id="repeated"),
+        pytest.param("1,1", True, id="repeated-no-space"),
+        pytest.param("0, 1", True, id="any-copy-opts-out"),
+        pytest.param("1, 0", True, id="a-later-copy-cannot-undo-it"),
+        pytest.param("0, 0", False, id="no-copy-is-one"),
         pytest.param("01", False, id="leading-zero"),
         pytest.param("1.0", False, id="decimal"),
         pytest.param("", False, id="empty"),
@@ -72,7 +88,9 @@ def test_sec_gpc_counts_only_exactly_one(header: str | None, gpc: bool) -> None:
 def test_gpc_blocks_the_opted_out_category_on_the_response() -> None:
     exchange = _enforcer().begin(_consent(["statistical", "third_party"]), "1")
     lines = ["_ga=1", "_fbp=2", "sessionid=3"]
-    assert exchange.decide(lines).keep == (True, False, True)
+    decision = exchange.decide(lines)
+    assert _mask(lines, decision) == (True, False, True)
+    assert _written(lines, decision) == [refusal_deletion("_fbp=2")]
 
 
 def _copies(*grants: list[str] | str) -> str:
@@ -164,7 +182,8 @@ def test_read_state_is_pure_with_an_explicit_clock() -> None:
 UNDECIDED_LINES = [
     pytest.param("sessionid=abc; HttpOnly; Path=/", True, id="necessary"),
     pytest.param("csrftoken=x; SameSite=Lax", True, id="necessary-csrf"),
-    pytest.param(f"{CONSENT}=v; Path=/", True, id="consent-cookie"),
+    # Only the consent route may write the visitor's choice.
+    pytest.param(f"{CONSENT}=v; Path=/", False, id="the-app-may-not-write-the-consent-cookie"),
     pytest.param("_ga=GA1.2.3; Path=/", False, id="statistical"),
     pytest.param("_ga_ABC=GS1; Path=/", False, id="statistical-prefix"),
     pytest.param("_fbp=fb.1; Path=/", False, id="third-party"),
@@ -179,9 +198,9 @@ UNDECIDED_LINES = [
     pytest.param("_ga=1, sessionid=2", False, id="comma-never-splits-tracker-first"),
     pytest.param("_GA=1", False, id="_GA-is-not-_ga-and-unknown"),
     pytest.param("SessionID=1", False, id="necessary-names-are-case-sensitive"),
-    pytest.param("_ga=; Max-Age=0; Path=/", True, id="the-apps-own-deletion-passes"),
+    pytest.param("_ga=; Max-Age=0; Path=/", False, id="the-apps-own-deletion-is-rewritten"),
     pytest.param(
-        "_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT", True, id="the-apps-own-expiry-passes"
+        "_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT", False, id="the-apps-own-expiry-too"
     ),
     pytest.param("_ga=1; Max-Age=60", False, id="a-positive-max-age-is-no-deletion"),
     pytest.param("_ga=1\x00; Max-Age=0", False, id="a-deletion-after-a-control-is-none"),
@@ -191,9 +210,14 @@ UNDECIDED_LINES = [
 
 @pytest.mark.parametrize(("line", "passes"), UNDECIDED_LINES)
 def test_undecided_visitor(line: str, passes: bool) -> None:
-    decision = _enforcer().begin(None, None).decide([line], now=NOW)
-    assert decision.keep == (passes,)
+    decision = _enforcer().begin(None, None).decide([line])
+    assert _mask([line], decision) == (passes,)
     assert decision.report.blocked == (() if passes else (decision.report.blocked[0],))
+    if not passes:
+        # Never forwarded: replaced by consentware's deletion of it, or dropped (the consent
+        # cookie: deleting it would erase the visitor's real choice).
+        replacement = None if line.startswith(CONSENT) else refusal_deletion(line)
+        assert list(decision.set_cookies) == ([] if replacement is None else [replacement])
 
 
 @pytest.mark.parametrize(
@@ -212,7 +236,7 @@ def test_a_line_passes_only_if_its_category_is_granted(
 ) -> None:
     lines = ["sessionid=1", "_ga=2", "_fbp=3", "unknown=4"]
     decision = _enforcer().begin(_consent(granted), None).decide(lines)
-    assert decision.keep == expected
+    assert _mask(lines, decision) == expected
     assert decision.report.unknown == ("unknown",)
 
 
@@ -235,8 +259,9 @@ def test_necessary_lines_pass_byte_identical_whatever_else_is_wrong() -> None:
 
 def test_unknown_cookies_allow_lets_unknown_names_pass_but_reports_them() -> None:
     policy = Policy.from_dict({**_default_source(), "unknown_cookies": "allow"})
-    decision = _enforcer(policy).begin(None, None).decide(["tracker=1", "_ga=1", "_GA=1"])
-    assert decision.keep == (True, False, True)
+    lines = ["tracker=1", "_ga=1", "_GA=1"]
+    decision = _enforcer(policy).begin(None, None).decide(lines)
+    assert _mask(lines, decision) == (True, False, True)
     assert decision.report.unknown == ("tracker", "_GA")
     assert decision.report.blocked == ("_ga",)
 
@@ -250,9 +275,8 @@ def test_report_mode_changes_nothing_but_reports_everything() -> None:
     enforcer = _enforcer(Policy.from_dict(source))
     lines = ["sessionid=1", "_ga=2", "tracker=3"]
     decision = enforcer.begin("_fbp=1; held=2", None).decide(lines)
-    assert decision.keep == (True, True, True)
-    assert decision.added == ()
-    assert not decision.changes_headers
+    assert decision.set_cookies == tuple(lines)
+    assert not decision.changed
     assert decision.vary is False
     assert decision.report.mode == "report"
     assert decision.report.blocked == ("_ga", "tracker")
@@ -265,7 +289,7 @@ def test_report_mode_still_owes_vary_when_the_state_was_read() -> None:
     exchange = enforcer.begin(None, None)
     assert not exchange.state.allows("statistical")
     decision = exchange.decide(["_ga=1"])
-    assert decision.keep == (True,)
+    assert decision.set_cookies == ("_ga=1",)
     assert decision.vary is True
 
 
@@ -304,7 +328,7 @@ def test_deletion_headers_one_per_declared_place(
     decision = _enforcer(Policy.from_dict(DELETION_POLICY)).begin(f"{held}=1", None).decide([])
     assert decision.report.expired == (held,)
     places = []
-    for line in decision.added:
+    for line in decision.set_cookies:
         pair, attributes = _parts(line)
         assert pair == f"{held}="
         assert attributes["max-age"] == "0"
@@ -319,10 +343,10 @@ def test_no_deletion_for_necessary_consent_or_granted_cookies() -> None:
     header = f"sessionid=1; csrftoken=2; {CONSENT}=garbage; _ga=3"
     decision = enforcer.begin(header, None).decide([])
     assert decision.report.expired == ("_ga",)
-    assert [_parts(line)[0] for line in decision.added] == ["_ga="]
+    assert [_parts(line)[0] for line in decision.set_cookies] == ["_ga="]
     granted = enforcer.begin(f"{_consent(['statistical'])}; _ga=3; sessionid=1", None)
     decision = granted.decide([])
-    assert decision.added == ()
+    assert decision.set_cookies == ()
     assert decision.report.expired == ()
 
 
@@ -330,20 +354,20 @@ def test_partial_consent_expires_only_the_refused_categories() -> None:
     header = f"{_consent(['statistical'])}; _ga=1; _fbp=2; _gcl_au=3; sessionid=4"
     decision = _enforcer().begin(header, None).decide([])
     assert decision.report.expired == ("_fbp", "_gcl_au")
-    assert len(decision.added) == 2
+    assert len(decision.set_cookies) == 2
 
 
 def test_duplicate_held_cookies_are_expired_once() -> None:
     decision = _enforcer().begin("_ga=1; _ga=2; _ga=3", None).decide([])
     assert decision.report.expired == ("_ga",)
-    assert len(decision.added) == 1
+    assert len(decision.set_cookies) == 1
 
 
 def test_held_unknown_cookies_are_reported_not_expired_by_default() -> None:
     decision = _enforcer().begin("AWSALB=lb1; _ga=1", None).decide([])
     assert decision.report.unknown == ("AWSALB",)
     assert decision.report.expired == ("_ga",)
-    assert all(not line.startswith("AWSALB=") for line in decision.added)
+    assert all(not line.startswith("AWSALB=") for line in decision.set_cookies)
 
 
 def test_held_unknown_cookies_are_expired_with_expire_unknown() -> None:
@@ -351,7 +375,7 @@ def test_held_unknown_cookies_are_expired_with_expire_unknown() -> None:
     decision = _enforcer(policy).begin("AWSALB=lb1; sessionid=2", None).decide([])
     assert decision.report.unknown == ("AWSALB",)
     assert decision.report.expired == ("AWSALB",)
-    pair, attributes = _parts(decision.added[0])
+    pair, attributes = _parts(decision.set_cookies[0])
     assert pair == "AWSALB="
     assert attributes["path"] == "/"
     assert "domain" not in attributes
@@ -368,24 +392,28 @@ def test_held_unknown_cookies_are_expired_with_expire_unknown() -> None:
 def test_held_names_unsafe_to_write_back_are_not_expired(name: str) -> None:
     assert Policy.default().category_of(name) == "statistical"  # refused, yet not written back
     decision = _enforcer().begin(f"{name}=1", None).decide([])
-    assert decision.added == ()
+    assert decision.set_cookies == ()
     assert decision.report.expired == ()
 
 
 def test_a_blocked_line_and_the_held_cookie_of_the_same_name() -> None:
     decision = _enforcer().begin("_ga=old", None).decide(["_ga=new"])
-    assert decision.keep == (False,)
     assert decision.report.blocked == ("_ga",)
     assert decision.report.expired == ("_ga",)
-    assert [_parts(line)[0] for line in decision.added] == ["_ga="]
+    # The line's own deletion (the browser's default path), then the held cookie's (Path=/).
+    assert decision.set_cookies == (
+        "_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0",
+        "_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/",
+    )
 
 
-def test_the_apps_own_deletion_is_not_doubled() -> None:
+def test_the_apps_own_deletion_becomes_one_deletion() -> None:
     lines = ["_ga=; Max-Age=0; Path=/"]
     decision = _enforcer().begin("_ga=old", None).decide(lines)
-    assert decision.keep == (True,)
-    assert decision.added == ()
-    assert decision.report.blocked == ()
+    assert decision.set_cookies == (
+        "_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/",
+    )
+    assert decision.report.blocked == ("_ga",)
 
 
 # -- the unknown-name warning --------------------------------------------------------------
@@ -419,7 +447,7 @@ def test_declared_names_are_not_warned_about(caplog: pytest.LogCaptureFixture) -
 def test_vary_not_owed_when_nothing_changed_and_nothing_was_read() -> None:
     decision = _enforcer().begin("sessionid=1", None).decide(["sessionid=2"])
     assert decision.vary is False
-    assert not decision.changes_headers
+    assert not decision.changed
 
 
 def test_vary_owed_when_the_app_read_the_state() -> None:
@@ -434,7 +462,7 @@ def test_vary_owed_when_the_app_read_the_state() -> None:
         assert exchange.state_was_read
         decision = exchange.decide(["sessionid=1"])
         assert decision.vary is True
-        assert decision.keep == (True,)
+        assert decision.set_cookies == ("sessionid=1",)
 
 
 def test_vary_owed_when_the_app_read_the_state_through_get_consent() -> None:
@@ -458,9 +486,27 @@ def test_vary_owed_when_a_line_was_removed() -> None:
 
 def test_vary_owed_when_a_line_was_added() -> None:
     decision = _enforcer().begin("_ga=1", None).decide([])
-    assert decision.keep == ()
-    assert decision.added
+    assert decision.set_cookies
     assert decision.vary is True
+
+
+@pytest.mark.parametrize(
+    ("granted", "line"),
+    [
+        pytest.param(["statistical"], "_ga=1", id="kept-because-granted"),
+        pytest.param([], "_ga=1", id="refused"),
+        pytest.param(["statistical"], "_fbp=1", id="refused-though-some-granted"),
+    ],
+)
+def test_vary_owed_whenever_a_lines_fate_depends_on_consent(granted: list[str], line: str) -> None:
+    # A shared cache keyed by URL would otherwise replay a kept tracker to visitors who refused.
+    decision = _enforcer().begin(_consent(granted), None).decide([line])
+    assert decision.vary is True
+
+
+def test_vary_not_owed_for_necessary_lines_alone() -> None:
+    decision = _enforcer().begin(_consent(["statistical"]), None).decide(["sessionid=1"])
+    assert decision.vary is False
 
 
 def test_one_exchanges_reading_does_not_leak_into_another() -> None:
@@ -517,7 +563,7 @@ def test_exchange_fails_closed_when_reading_the_consent_raises(
     assert errors[0].exc_info is not None
     assert "codec exploded" in caplog.text
     decision = exchange.decide(["sessionid=1", "_ga=2"])
-    assert decision.keep == (True, False)
+    assert _mask(["sessionid=1", "_ga=2"], decision) == (True, False)
     assert decision.report.failed is True
 
 
@@ -536,8 +582,7 @@ def test_exchange_fail_closed_decision_passes_only_necessary() -> None:
     exchange = _enforcer(policy).begin(_consent(["statistical"], policy), None)
     lines = ["sessionid=1", "csrf_x=2", "auth7=3", f"{CONSENT}=v", "_ga=4", "other=5", "=_ga=6"]
     decision = exchange.fail_closed(lines, RuntimeError("boom"))
-    assert decision.keep == (True, True, True, True, False, False, False)
-    assert decision.added == ()
+    assert decision.set_cookies == tuple(lines[:4])
     assert decision.vary is True
     assert decision.report.failed is True
     assert decision.report.blocked == ("_ga", "other", "_ga")
@@ -578,7 +623,7 @@ def test_exchange_is_an_exchange() -> None:
     [
         pytest.param("1", True, id="one"),
         pytest.param(" 1 ", True, id="one-with-ows"),
-        pytest.param("1, 1", False, id="repeated"),
+        pytest.param("1, 1", True, id="repeated"),
         pytest.param(None, False, id="absent"),
     ],
 )

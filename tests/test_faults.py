@@ -26,7 +26,8 @@ KEY = "fault-key"
 NAME = "cookies_preferences"
 ALL = ("statistical", "first_party", "third_party")
 NECESSARY_LINES = ["sessionid=s; Path=/; HttpOnly", "__Host-sid=h; Secure; Path=/"]
-OPTIONAL_LINES = ["_ga=GA1.2.3; Path=/", "prefs=dark", "_fbp=fb.1"]
+# Each where the policy says it lives, so a withdrawal could delete it.
+OPTIONAL_LINES = ["_ga=GA1.2.3; Path=/", "prefs=dark; Path=/app", "_fbp=fb.1"]
 LINES = [*NECESSARY_LINES, *OPTIONAL_LINES]
 
 

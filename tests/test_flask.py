@@ -18,6 +18,7 @@ from consentware import ConsentCookie, Policy, get_consent
 from consentware.consent import derive_secret_key
 from consentware.flask import EXTENSION_KEY, Consentware, FlaskConsent, consent
 from consentware.wsgi import ConsentMiddleware
+from tests.support.cookies import set_names
 from tests.support.servers import serve_wsgi
 
 SECRET = "flask-test-secret"
@@ -68,7 +69,7 @@ def make_app(extension: Consentware | None = None, **config: Any) -> Flask:
 
 def set_cookie_names(headers: Any) -> set[str]:
     values = headers.getlist("Set-Cookie") if hasattr(headers, "getlist") else headers
-    return {value.split("=", 1)[0].strip() for value in values}
+    return set_names(values)
 
 
 @pytest.mark.parametrize(

@@ -272,12 +272,12 @@ SCHEMA_ERRORS = [
     ),
     pytest.param(
         _cookie(name="re:_hj(", category="statistical"),
-        "cookies[4].name: invalid regex '_hj('",
+        "cookies[4].name: regex '_hj(' refused: missing )",
         id="uncompilable-regex",
     ),
     pytest.param(
         _cookie(name="re:[", category="statistical"),
-        "cookies[4].name: invalid regex",
+        "cookies[4].name: regex '[' refused: missing ]",
         id="uncompilable-regex-bracket",
     ),
     pytest.param(

@@ -15,15 +15,14 @@ from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug.http import parse_date
 from werkzeug.sansio.http import parse_cookie
 
 from consentware import NECESSARY, ConsentCookie, ConsentState, Policy
 from consentware.cookies import (
     browser_name_value,
     classification_name,
-    is_deletion,
     parse_cookie_pairs,
+    refusal_deletion,
 )
 from consentware.enforcer import Enforcer
 
@@ -55,7 +54,8 @@ MIXED = Policy.from_dict(
     }
 )
 POLICIES = st.sampled_from([DEFAULT, MIXED])
-NECESSARY_NAMES = ["sessionid", "csrftoken", "csrf", "auth_1", "cookies_preferences"]
+# Not the consent cookie: an app's own line for it never leaves (only the route writes it).
+NECESSARY_NAMES = ["sessionid", "csrftoken", "csrf", "auth_1"]
 OTHER_NAMES = ["_ga", "_ga_X", "_hjid", "ads", "__Host-ads", "_fbp", "tracker", "_GA", "Sessionid"]
 
 # Text that stresses cookie syntax: separators, quotes, controls, whitespace, non-ASCII.
@@ -143,26 +143,27 @@ def test_arbitrary_cookie_headers_never_raise(header: str, gpc: str | None) -> N
         assert NECESSARY in state.granted
         assert not exchange.failed
         decision = exchange.decide(["sessionid=1", "_ga=2"])
-        assert decision.keep[0] is True
-        for line in decision.added:
+        assert decision.set_cookies[0] == "sessionid=1"
+        for line in decision.set_cookies[1:]:
             # A hostile header never shapes a response header.
             assert "\r" not in line
             assert "\n" not in line
-            assert is_deletion(line, NOW)
+            assert line == "_ga=2" or line.split(";", 1)[0].endswith("=")
     parse_cookie_pairs(header)
 
 
 @SETTINGS
 @given(lines=st.lists(set_cookie_lines(), max_size=8), policy=POLICIES)
 def test_arbitrary_set_cookie_lines_never_raise(lines: list[str], policy: Policy) -> None:
-    decision = Enforcer(policy).begin("_ga=1; tracker=2", None).decide(lines, now=NOW)
-    assert len(decision.keep) == len(lines)
+    decision = Enforcer(policy).begin("_ga=1; tracker=2", None).decide(lines)
+    kept, _ = _split(lines, decision.set_cookies)
     report = decision.report
-    assert len(report.blocked) == decision.keep.count(False)
+    assert len(report.blocked) == sum(line not in kept for line in lines)
     for line in lines:
         name, value = browser_name_value(line)
         assert isinstance(classification_name(line), str)
-        assert isinstance(is_deletion(line, NOW), bool)
+        replacement = refusal_deletion(line)
+        assert replacement is None or replacement.split(";", 1)[0] == name + "="
         # A derived name or value never holds a separator a browser would not store.
         assert ";" not in name
         assert ";" not in value
@@ -292,11 +293,12 @@ def test_necessary_lines_pass_in_any_mix(
     lines, necessary_at = data.draw(mixes(policy))
     consent = ConsentCookie(policy).dumps(granted & set(policy.categories))
     exchange = Enforcer(policy).begin(f"{header}; cookies_preferences={consent}", "1" * gpc)
-    decision = exchange.decide(lines, now=NOW)
+    decision = exchange.decide(lines)
+    kept, written = _split(lines, decision.set_cookies)
     for at in necessary_at:
-        assert decision.keep[at], lines[at]
-    # Nothing added ever deletes a necessary cookie.
-    for line in decision.added:
+        assert lines[at] in kept, lines[at]
+    # Nothing consentware writes ever deletes a necessary cookie.
+    for line in written:
         assert not policy.is_necessary_name(browser_name_value(line)[0])
 
 
@@ -352,13 +354,17 @@ def test_necessary_values_leave_the_asgi_middleware_byte_identical(
     for at, tail in zip(necessary_at, extra, strict=False):
         raw[at] += tail
     out = _through_asgi(policy, raw, header)
-    wanted = [raw[at] for at in necessary_at]
+    # A line break or NUL would split the header on the wire: such a line is dropped (and
+    # logged), never forwarded; every other necessary line leaves byte-identical.
+    wanted = [raw[at] for at in necessary_at if not _BREAKS.search(raw[at])]
     assert [value for value in out if value in wanted] == wanted
+    assert not any(_BREAKS.search(value) for value in out)
 
 
 # -- nothing unconsented passes -------------------------------------------------------------
 
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BREAKS = re.compile(rb"[\r\n\x00]")
 _MAX_AGE = re.compile(r"-?[0-9]+")
 
 
@@ -384,23 +390,9 @@ def _names_the_server_will_see(line: str) -> set[str]:
     return seen - {""}
 
 
-def _surely_deletes(line: str) -> bool:
-    """An independent reading of Max-Age/Expires: the last valid one counts, Max-Age first."""
-    cut = _CTL.search(line)
-    if cut is not None:
-        line = line[: cut.start()]
-    max_age = expires = None
-    for attribute in line.split(";")[1:]:
-        key, _, value = attribute.partition("=")
-        key, value = key.strip(" \t").lower(), value.strip(" \t")
-        if key == "max-age" and _MAX_AGE.fullmatch(value):
-            max_age = int(value)
-        elif key == "expires":
-            expires = value
-    if max_age is not None:
-        return max_age <= 0
-    when = parse_date(expires) if expires is not None else None
-    return when is not None and when.timestamp() < NOW
+def _split(lines: list[str], out: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The app's lines that left as written, and the lines consentware wrote itself."""
+    return [line for line in out if line in lines], [line for line in out if line not in lines]
 
 
 @SETTINGS
@@ -412,12 +404,9 @@ def test_undecided_visitor_under_block_keeps_only_necessary_names(
     header = header.replace("cookies_preferences", "x")  # no consent cookie at all
     exchange = Enforcer(policy).begin(header, None)
     assert not exchange.state.decided
-    decision = exchange.decide(lines, now=NOW)
-    for line, keep in zip(lines, decision.keep, strict=True):
-        if not keep:
-            continue
-        if _surely_deletes(line):
-            continue
+    decision = exchange.decide(lines)
+    kept, _ = _split(lines, decision.set_cookies)
+    for line in kept:
         for name in _names_the_server_will_see(line):
             assert policy.category_of(name) == NECESSARY, (line, name)
 
@@ -427,14 +416,14 @@ def test_undecided_visitor_under_block_keeps_only_necessary_names(
     lines=st.lists(set_cookie_lines(), max_size=8),
     granted=st.sets(st.sampled_from(DEFAULT.optional_categories)),
 )
-def test_a_kept_line_is_necessary_granted_or_a_deletion(
+def test_a_line_that_leaves_as_written_is_necessary_or_granted(
     lines: list[str], granted: set[str]
 ) -> None:
     codec = ConsentCookie(DEFAULT)
     exchange = Enforcer(DEFAULT).begin(f"cookies_preferences={codec.dumps(granted)}", None)
-    decision = exchange.decide(lines, now=NOW)
+    decision = exchange.decide(lines)
     allowed = granted | {NECESSARY}
-    for line, keep in zip(lines, decision.keep, strict=True):
-        if keep and not _surely_deletes(line):
-            for name in _names_the_server_will_see(line):
-                assert DEFAULT.category_of(name) in allowed, (line, name)
+    kept, _ = _split(lines, decision.set_cookies)
+    for line in kept:
+        for name in _names_the_server_will_see(line):
+            assert DEFAULT.category_of(name) in allowed, (line, name)

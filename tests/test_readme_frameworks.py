@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.cookies import set_names
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (ROOT / "docs" / "frameworks.md", ROOT / "README.md")
 MARKED = re.compile(r"<!-- test: (?P<name>[\w-]+) -->\s*```python\n(?P<code>.*?)```", re.DOTALL)
@@ -122,7 +124,7 @@ def serving(code: str, kind: str, workdir: Path) -> Iterator[str]:
 
 
 def cookie_names(response: httpx.Response) -> set[str]:
-    return {value.split("=", 1)[0].strip() for value in response.headers.get_list("set-cookie")}
+    return set_names(response.headers.get_list("set-cookie"))
 
 
 @pytest.mark.e2e

@@ -1,16 +1,36 @@
-"""Header-list plumbing shared by the adapters: apply a core :class:`Decision` to a header list.
+"""The header boundary: every adapter hands the app's response headers over here, and only here.
 
-No cookie semantics live here; this only finds ``Set-Cookie`` and ``Vary`` in a header list
-(``str`` pairs for WSGI, ``bytes`` pairs for ASGI) and rebuilds the list as the core decided,
-falling back to the core's fail-closed decision if deciding raises.
+What a browser makes of a header list depends on the server that writes it: werkzeug's and
+wsgiref's servers write a value holding CR or LF raw (a second header is born), accept a name
+with a trailing space or tab (browsers trim it and store the cookie), and send headers lazily;
+uvicorn's h11 path takes ``str`` pairs. So before the core decides, :func:`read_headers` puts
+the list into the one shape every browser reads the same way, whatever the app handed over:
+
+- names and values may be ``str`` or bytes-like; both are read as latin-1 text;
+- names are stripped of spaces and tabs and compared case-insensitively, so ``"Set-Cookie "``,
+  ``b"SET-COOKIE"`` and ``"set-cookie"`` are all ``Set-Cookie``;
+- a header whose name or value holds CR, LF or NUL, whose name is not an HTTP token, which is
+  not a pair, or whose text is not latin-1 is *dropped* and reported: no server writes it as
+  the app meant, and consentware cannot tell what a browser would read;
+
+and :func:`write_headers` applies the core's :class:`~consentware.enforcer.Decision` into a
+list of its own, never the app's (an app that appends to its list later changes nothing).
+
+Example::
+
+    response = read_headers(app_headers, bytes)
+    decision = exchange.decide(response.set_cookies, dropped=response.dropped)
+    headers = write_headers(response, decision, bytes)
 """
 
 from __future__ import annotations
 
 import logging
-import operator
-from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Final, Generic, TypeVar, cast
 
 from .enforcer import (
     Decision,
@@ -19,130 +39,246 @@ from .enforcer import (
     deliver_report,
     log_safely,
     merge_vary,
+    unknown_names,
 )
 
+__all__ = [
+    "ResponseHeaders",
+    "checked_status",
+    "decide_byte_headers",
+    "decide_text_headers",
+    "read_headers",
+    "write_headers",
+]
+
 H = TypeVar("H", str, bytes)
+
+# RFC 9110 status-line: three digits, a space, a reason of visible text (or none).
+_STATUS: Final = re.compile(r"[1-9][0-9]{2} [\t\x20-\x7e\x80-\xff]*")
+# RFC 9110 token: what a header name may be.
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BREAK: Final = re.compile(r"[\r\n\x00]")
+
+
+@dataclass(slots=True)
+class ResponseHeaders(Generic[H]):
+    """An app's response headers, read the way a browser will read them.
+
+    ``others`` are the headers other than ``Set-Cookie``, in the adapter's native type
+    (``str`` for WSGI and Django, ``bytes`` for ASGI); ``cookies_at`` is where among them the
+    first ``Set-Cookie`` stood. ``set_cookies`` and ``vary`` are the values of those two
+    headers, as text. ``dropped`` names the headers removed. ``intact`` is true when the app's
+    list needed no change at all to be read this way.
+    """
+
+    others: list[tuple[H, H]] = field(default_factory=list)
+    cookies_at: int = -1
+    original: list[Any] = field(default_factory=list)
+    set_cookies: list[str] = field(default_factory=list)
+    vary: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    intact: bool = True
+
+
+def read_headers(headers: Iterable[Any], native: type[H]) -> ResponseHeaders[H]:
+    """Normalise an app's header list (any iterable of pairs) for the core; never raises."""
+    response: ResponseHeaders[H] = ResponseHeaders()
+    try:
+        items = list(headers)
+    except Exception:
+        _drop(response, "<unreadable header list>", "the header list could not be iterated")
+        return response
+    response.original = items
+    for item in items:
+        _read_one(response, item, native)
+    return response
+
+
+def _read_one(response: ResponseHeaders[H], item: Any, native: type[H]) -> None:
+    try:
+        raw_name, raw_value = item
+    except Exception:
+        _drop(response, "<not a pair>", "a header that is not a (name, value) pair")
+        return
+    name = _text(raw_name)
+    value = _text(raw_value)
+    if name is None or value is None:
+        _drop(response, _shown(raw_name), "a header name or value that is not latin-1 text")
+        return
+    if _BREAK.search(name) or _BREAK.search(value):
+        _drop(response, _shown(name), "a line break or NUL in a header (it would split it)")
+        return
+    stripped = name.strip(" \t")
+    if not _TOKEN.fullmatch(stripped):
+        _drop(response, _shown(name), "a header name that is not an HTTP token")
+        return
+    lowered = stripped.lower()
+    if lowered == "set-cookie":
+        if response.cookies_at < 0:
+            response.cookies_at = len(response.others)
+        response.set_cookies.append(value)
+        if stripped != name or type(raw_value) is not native:
+            response.intact = False
+        return
+    if lowered == "vary":
+        response.vary.append(value)
+    native_pair = type(item) is tuple and type(raw_name) is native and type(raw_value) is native
+    if native_pair and stripped == name:
+        response.others.append(item)
+        return
+    response.intact = False
+    response.others.append((_native(stripped, native), _native(value, native)))
+
+
+def _text(value: Any) -> str | None:
+    if type(value) is str:
+        if value.isascii():
+            return value
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            return None
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("latin-1")
+    return None
+
+
+def _native(text: str, native: type[H]) -> H:
+    return text if native is str else text.encode("latin-1")  # type: ignore[return-value]
+
+
+def _shown(name: object) -> str:
+    text = name if isinstance(name, str) else repr(name)
+    return text.strip()[:64] or repr(text[:64])
+
+
+def _drop(response: ResponseHeaders[Any], name: str, reason: str) -> None:
+    response.dropped.append(name)
+    response.intact = False
+    if unknown_names.first_time("dropped", name, reason):
+        log_safely(
+            logging.ERROR,
+            "consentware dropped the response header %r: %s. Browsers and servers disagree on "
+            "what it means, so it cannot go out safely; fix the code that sets it",
+            name,
+            reason,
+        )
+
+
+def write_headers(
+    response: ResponseHeaders[H], decision: Decision, native: type[H]
+) -> list[tuple[H, H]]:
+    """A new header list: the other headers, the decided ``Set-Cookie`` values, ``Vary``."""
+    set_cookie, vary = cast("tuple[H, H]", _NAMES[native])
+    others: list[tuple[H, H]] = response.others
+    at: int = response.cookies_at if response.cookies_at >= 0 else len(others)
+    lines: list[tuple[H, H]] = [
+        (set_cookie, _native(line, native)) for line in decision.set_cookies
+    ]
+    out = others[:at] + lines + others[at:]
+    if decision.vary:
+        out = [(n, v) for n, v in out if n.lower() != vary]
+        merged = merge_vary(response.vary) if response.vary else "Cookie"
+        out.append((_VARY[native], _native(merged, native)))
+    return out
+
+
+# Per native type: the name written on Set-Cookie lines, and a lowered Vary to compare with.
+_NAMES: Final[dict[type, tuple[str, str] | tuple[bytes, bytes]]] = {
+    str: ("Set-Cookie", "vary"),
+    bytes: (b"set-cookie", b"vary"),
+}
+_VARY: Final[dict[type, Any]] = {str: "Vary", bytes: b"vary"}
 
 
 def decide_headers(
     exchange: Exchange,
-    headers: Iterable[tuple[H, H]],
+    headers: Iterable[Any],
     on_report: ReportCallback | None,
+    native: type[H],
     *,
-    set_cookie: H,
-    vary: H,
-    to_text: Callable[[H], str],
-    from_text: Callable[[str], H],
-) -> list[tuple[H, H]]:
-    """The response's header list after consentware's decision.
+    keep_original: bool = False,
+) -> list[tuple[H, H]] | None:
+    """The response's header list after consentware's decision, in a list of its own.
 
-    A new list when anything changes; the given list itself (or a list of the given iterable)
-    when nothing does. ``set_cookie`` and ``vary`` are the lowercased header names in the
-    list's type.
+    With ``keep_original`` (an adapter whose server writes the headers at once, as every ASGI
+    server does), ``None`` means the app's own list may go out untouched. If deciding raises,
+    the core's fail-closed decision applies (necessary cookies only); if even that fails,
+    every ``Set-Cookie`` line is dropped rather than one let through.
     """
-    if not isinstance(headers, list):
-        headers = list(headers)
     try:
-        set_cookies = [to_text(value) for name, value in headers if name.lower() == set_cookie]
-        if not set_cookies and on_report is None and exchange.leaves_unchanged():
-            return headers
+        response = read_headers(headers, native)
         try:
-            decision = exchange.decide(set_cookies)
+            decision = exchange.decide(response.set_cookies, dropped=response.dropped)
         except Exception as exc:
             log_safely(
                 logging.ERROR,
                 "consentware failed on a response; only necessary cookies pass",
                 exc_info=True,
             )
-            decision = exchange.fail_closed(set_cookies, exc)
-        if decision.changes_headers:
-            headers = _rebuild(headers, decision, set_cookie, vary, to_text, from_text)
+            decision = exchange.fail_closed(response.set_cookies, exc)
+        if response.intact and not decision.changed and not decision.vary:
+            # Nothing to change: the app's headers as they are, in a list of consentware's
+            # own (WSGI servers write lazily) unless the server writes them at once.
+            out = None if keep_original else list(response.original)
+        else:
+            out = write_headers(response, decision, native)
     except Exception:
-        # Not even the fail-closed path worked (a malformed header list, say): drop every
-        # Set-Cookie line rather than let one through unexamined.
         log_safely(
             logging.ERROR,
             "consentware could not read the response headers; Set-Cookie dropped",
             exc_info=True,
         )
-        return [(n, v) for n, v in headers if not _is_set_cookie(n, set_cookie)]
+        return _without_set_cookie(headers, native)
     if on_report is not None:
         deliver_report(on_report, decision.report)
-    return headers
-
-
-def _is_set_cookie(name: H, set_cookie: H) -> bool:
-    try:
-        return bool(name.lower() == set_cookie)
-    except Exception:
-        return True
-
-
-def _rebuild(
-    headers: Sequence[tuple[H, H]],
-    decision: Decision,
-    set_cookie: H,
-    vary: H,
-    to_text: Callable[[H], str],
-    from_text: Callable[[str], H],
-) -> list[tuple[H, H]]:
-    keep = decision.keep
-    out: list[tuple[H, H]] = []
-    vary_values: list[str] = []
-    index = 0
-    set_cookie_name: H | None = None
-    vary_name: H | None = None
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == set_cookie:
-            set_cookie_name = set_cookie_name or name
-            if keep[index]:
-                out.append((name, value))
-            index += 1
-        elif lowered == vary and decision.vary:
-            vary_name = vary_name or name
-            vary_values.append(to_text(value))
-        else:
-            out.append((name, value))
-    added_name = set_cookie_name or from_text("Set-Cookie")
-    out.extend((added_name, from_text(line)) for line in decision.added)
-    if decision.vary:
-        merged = merge_vary(vary_values) if vary_values else "Cookie"
-        out.append((vary_name or from_text("Vary"), from_text(merged)))
     return out
 
 
-# Builtins and methodcallers: no Python frame per header on the hot path.
-_same: Callable[[str], str] = str
-_from_latin1: Callable[[bytes], str] = operator.methodcaller("decode", "latin-1")
-_to_latin1: Callable[[str], bytes] = operator.methodcaller("encode", "latin-1")
+def _without_set_cookie(headers: Iterable[Any], native: type[H]) -> list[tuple[H, H]]:
+    """The last resort: the clean non-cookie headers, or nothing."""
+    try:
+        return read_headers(headers, native).others
+    except Exception:
+        return []
 
 
 def decide_text_headers(
-    exchange: Exchange, headers: Iterable[tuple[str, str]], on_report: ReportCallback | None
+    exchange: Exchange, headers: Iterable[Any], on_report: ReportCallback | None
 ) -> list[tuple[str, str]]:
-    """:func:`decide_headers` for ``str`` header lists (WSGI, Django)."""
-    return decide_headers(
-        exchange,
-        headers,
-        on_report,
-        set_cookie="set-cookie",
-        vary="vary",
-        to_text=_same,
-        from_text=_same,
-    )
+    """:func:`decide_headers` for ``str`` header lists (WSGI, Django): always a new list."""
+    out = decide_headers(exchange, headers, on_report, str)
+    assert out is not None
+    return out
 
 
 def decide_byte_headers(
-    exchange: Exchange, headers: Iterable[tuple[bytes, bytes]], on_report: ReportCallback | None
-) -> list[tuple[bytes, bytes]]:
-    """:func:`decide_headers` for ``bytes`` header lists (ASGI), latin-1 as HTTP/1.1 says."""
-    return decide_headers(
-        exchange,
-        headers,
-        on_report,
-        set_cookie=b"set-cookie",
-        vary=b"vary",
-        to_text=_from_latin1,
-        from_text=_to_latin1,
-    )
+    exchange: Exchange, headers: Iterable[Any], on_report: ReportCallback | None
+) -> list[tuple[bytes, bytes]] | None:
+    """:func:`decide_headers` for ASGI's ``bytes`` lists; ``None``: send the app's own list."""
+    return decide_headers(exchange, headers, on_report, bytes, keep_original=True)
+
+
+def checked_status(status: Any) -> str:
+    """A WSGI status line a server writes as one line: the app's, or its code's own phrase.
+
+    werkzeug's and wsgiref's servers write the status raw, so a CR or LF in the reason phrase
+    starts a header of its own (``"200 OK\\r\\nSet-Cookie: _ga=1"``).
+    """
+    if type(status) is str and _STATUS.fullmatch(status):
+        return status
+    code = str(status)[:3]
+    try:
+        phrase = HTTPStatus(int(code)).phrase if code.isdigit() else ""
+    except ValueError:
+        phrase = ""
+    fixed = f"{code} {phrase}" if phrase else "500 Internal Server Error"
+    if unknown_names.first_time("status", fixed):
+        log_safely(
+            logging.ERROR,
+            "consentware replaced a malformed WSGI status line with %r (a line break or NUL in "
+            "it would split the response); fix the code that sets it",
+            fixed,
+        )
+    return fixed

@@ -25,7 +25,7 @@ import operator
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._headers import decide_byte_headers
+from ._headers import decide_byte_headers, read_headers
 from .banner import banner_html, inject, injection_point, wants_banner, with_content_length
 from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey
 from .endpoint import (
@@ -109,11 +109,10 @@ class ConsentMiddleware:
         if request is None:
             return  # the client went away
         response = self.endpoint.respond(request, exchange)
-        headers = decide_byte_headers(
-            response.exchange or exchange,
-            [(_to_latin1(n), _to_latin1(v)) for n, v in response.headers],
-            self.on_report,
-        )
+        original = [(_to_latin1(n), _to_latin1(v)) for n, v in response.headers]
+        headers = decide_byte_headers(response.exchange or exchange, original, self.on_report)
+        if headers is None:
+            headers = original
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
@@ -127,7 +126,7 @@ class ConsentMiddleware:
                 exc_info=True,
             )
             cookie, gpc = None, None
-        exchange = self.enforcer.begin(cookie, gpc)
+        exchange = self.enforcer.begin(cookie, gpc, path=str(scope.get("path", "/")))
         state = exchange.state
         scope[ENVIRON_KEY] = state
         scope[POLICY_KEY] = self.policy
@@ -145,14 +144,15 @@ class ConsentMiddleware:
 def _request_headers(scope: Scope) -> tuple[str | None, str | None]:
     """The request's ``Cookie`` headers joined with ``"; "``, and its ``Sec-GPC`` value."""
     cookies: list[str] = []
-    gpc: str | None = None
+    gpc: list[str] = []
     for name, value in scope.get("headers", ()):
         lowered = name.lower()
         if lowered == b"cookie":
             cookies.append(value.decode("latin-1"))
         elif lowered == b"sec-gpc":
-            gpc = value.decode("latin-1")
-    return ("; ".join(cookies) if cookies else None), gpc
+            gpc.append(value.decode("latin-1"))
+    # Every copy counts: joined as a WSGI server joins repeated headers.
+    return ("; ".join(cookies) if cookies else None), (", ".join(gpc) if gpc else None)
 
 
 class _ConsentSend:
@@ -168,14 +168,30 @@ class _ConsentSend:
     async def __call__(self, message: Message) -> None:
         if message["type"] in _FILTERED_MESSAGES:
             message = self._filtered(message)
+        elif "headers" in message:
+            message = _without_cookies(message)
         await self.send(message)
 
     def _filtered(self, message: Message) -> Message:
-        original = message.get("headers", ())
-        headers = decide_byte_headers(self.exchange, original, self.on_report)
-        if headers is original:
+        headers = decide_byte_headers(self.exchange, message.get("headers", ()), self.on_report)
+        if headers is None:
             return message  # nothing changed: the app's own message goes out
         return {**message, "headers": headers}
+
+
+def _without_cookies(message: Message) -> Message:
+    """Another message with headers (trailers, say): no cookie may ride on it."""
+    headers = read_headers(message["headers"], bytes)
+    if headers.set_cookies:
+        log_safely(
+            logging.ERROR,
+            "consentware dropped Set-Cookie from an ASGI %r message: cookies belong in the "
+            "response start",
+            str(message.get("type"))[:64],
+        )
+    if headers.intact and not headers.set_cookies:
+        return message
+    return {**message, "headers": headers.others}
 
 
 async def _endpoint_request(scope: Scope, receive: Receive) -> EndpointRequest | None:

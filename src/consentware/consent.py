@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote
 
 from itsdangerous import BadData, URLSafeSerializer
 
+from ._cache import MISSING, BoundedCache
 from .policy import NECESSARY, Policy
 
 __all__ = [
@@ -46,7 +47,6 @@ SALT: Final = "consentware.consent"
 MAX_VALUE_BYTES: Final = 4096
 #: How far in the future a stored timestamp may lie (clock skew between servers).
 CLOCK_SKEW_SECONDS: Final = 300
-_CACHE_LIMIT: Final = 1024
 _NECESSARY_ONLY: Final = frozenset({NECESSARY})
 
 
@@ -247,7 +247,9 @@ class ConsentCookie:
                 raise ValueError("secret_key: expected a non-empty key or list of keys")
             keys = [k.encode() if isinstance(k, str) else k for k in raw]
             self._serializer = URLSafeSerializer(keys, salt=SALT)
-        self._cache: dict[str, _Choice | None] = {}
+        self._cache: BoundedCache[str, _Choice | None] = BoundedCache(
+            max_entries=1024, max_bytes=1024 * 1024, max_key_length=MAX_VALUE_BYTES
+        )
 
     @property
     def signed(self) -> bool:
@@ -315,16 +317,10 @@ class ConsentCookie:
         )
 
     def _choice(self, value: str) -> _Choice | None:
-        cache = self._cache
-        try:
-            return cache[value]
-        except KeyError:
-            pass
-        choice = self._decode(value)
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[value] = choice
-        return choice
+        choice = self._cache.get(value, MISSING)
+        if choice is not MISSING:
+            return choice
+        return self._cache.put(value, self._decode(value))
 
     def _decode(self, value: str) -> _Choice | None:
         if len(value) > MAX_VALUE_BYTES:

@@ -1,56 +1,48 @@
-"""Wire-level cookie handling: ``Cookie`` parsing, browser name derivation, expiry headers.
+"""Wire-level cookie handling: ``Cookie`` parsing, browser name derivation, deletion lines.
 
 Name derivation follows RFC 6265bis, section 5.6 ("The Set-Cookie Header Field"): the
 name-value pair is the text before the first ``;``; without ``=`` the name is empty and
 the whole pair is the value; name and value are trimmed of spaces and tabs. A comma does
 not split a ``Set-Cookie`` line.
+
+A refused line is never forwarded, not even one that looks as if it only deletes: browsers
+disagree about dates and attributes, so a guess is a leak. :func:`refusal_deletion` writes
+consentware's own deletion of the line's cookie instead, in the one shape every browser reads
+the same way.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Final
 
-from werkzeug.http import dump_cookie
 from werkzeug.sansio.http import parse_cookie
 
 __all__ = [
+    "CookiePlace",
     "browser_name_value",
     "classification_name",
     "classification_names",
-    "cookie_date",
+    "cookie_place",
+    "default_path",
     "deletion_header",
-    "is_deletion",
+    "is_safe_name",
     "parse_cookie_pairs",
+    "refusal_deletion",
 ]
 
 _WSP: Final = " \t"
 # Control characters other than HTAB: RFC 6265bis makes a browser ignore such a line; older
 # browsers cut the line there. Cutting gives the same name in both worlds where a name exists.
 _CTL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_MAX_AGE: Final = re.compile(r"-?[0-9]+")
+# RFC 6265bis section 5.6: an attribute value over 1024 octets is ignored.
 _MAX_ATTRIBUTE_OCTETS: Final = 1024
-# RFC 6265bis section 5.1.1, the cookie-date grammar.
-_DATE_DELIMITERS: Final = re.compile(r"[\x09\x20-\x2f\x3b-\x40\x5b-\x60\x7b-\x7e]+")
-_TIME_TOKEN: Final = re.compile(r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[^0-9]|\Z)")
-_DAY_TOKEN: Final = re.compile(r"([0-9]{1,2})(?:[^0-9]|\Z)")
-_YEAR_TOKEN: Final = re.compile(r"([0-9]{2,4})(?:[^0-9]|\Z)")
-_MONTHS: Final = (
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "may",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-)
+# Names consentware writes into a deletion line: visible ASCII without ; = , quotes or
+# backslash, so no line it writes can be read two ways.
+_SAFE_NAME: Final = re.compile(r"[!#$%&'()*+\-./0-9:<>?@A-Z\[\]^_`a-z{|}~]+")
+_PAST: Final = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
 def browser_name_value(set_cookie: str) -> tuple[str, str]:
@@ -73,18 +65,7 @@ def browser_name_value(set_cookie: str) -> tuple[str, str]:
 
 def classification_names(set_cookies: Iterable[str]) -> list[str]:
     """:func:`classification_name` of each line, in one call (the per-response hot path)."""
-    names = []
-    for line in set_cookies:
-        eq = line.find("=")
-        if eq > 0 and line.find(";", 0, eq) < 0:
-            name = line[:eq]
-            if name.isprintable():
-                name = name.strip(" ")
-                if name:
-                    names.append(name)
-                    continue
-        names.append(classification_name(line))
-    return names
+    return [classification_name(line) for line in set_cookies]
 
 
 def classification_name(set_cookie: str) -> str:
@@ -110,108 +91,112 @@ def classification_name(set_cookie: str) -> str:
     return value.split("=", 1)[0].strip(_WSP)
 
 
-def is_deletion(set_cookie: str, now: float) -> bool:
-    """Whether every browser would take this line as deleting its cookie (a past expiry).
+def is_safe_name(name: str) -> bool:
+    """Whether consentware may write ``name`` into a deletion line it emits."""
+    return _SAFE_NAME.fullmatch(name) is not None
 
-    ``Max-Age`` wins over ``Expires``. Browsers disagree on an attribute they cannot read:
-    Chromium takes the last one of a name whatever it holds (``Max-Age=0; Max-Age=x`` sets a
-    session cookie), RFC 6265bis skips it, and values over 1024 octets are skipped. So a line
-    deletes here only if every ``Max-Age`` is valid and the last is at most 0, or, without
-    ``Max-Age``, every ``Expires`` is a date both RFC 6265bis section 5.1.1 and HTTP-date
-    parsing read, and the last is past. Anything else is not a deletion, and is blocked unless
-    consented: wrongly blocking a deletion loses nothing, wrongly passing one sets a cookie.
+
+@dataclass(frozen=True, slots=True)
+class CookiePlace:
+    """Where a ``Set-Cookie`` line would store its cookie, as a browser reads the line.
+
+    ``path`` is the effective ``Path`` attribute when it is valid (starts with ``/``), else
+    ``""`` (the browser then uses the request's default path); ``domain`` is the effective
+    ``Domain`` value as written (``""`` when absent: a host-only cookie). The last of each
+    attribute counts, and one over 1024 octets is ignored, as RFC 6265bis says.
     """
-    # A browser that cuts the line at a control character never sees the attributes after
-    # it: "_ga=1\x00; Max-Age=0" stores _ga=1 there, so it is not a deletion. (isprintable is
-    # false for every control character: the search runs only when there may be one.)
-    if not set_cookie.isprintable():
-        ctl = _CTL.search(set_cookie)
-        if ctl is not None:
-            set_cookie = set_cookie[: ctl.start()]
-    _, sep, attributes = set_cookie.partition(";")
-    if not sep:
-        return False
-    lowered = attributes.lower()
-    if "max-age" not in lowered and "expires" not in lowered:
-        return False
-    max_ages: list[str] = []
-    expires: list[str] = []
-    for attribute in attributes.split(";"):
-        key, _, value = attribute.partition("=")
-        key = key.strip(_WSP).lower()
-        if key == "max-age":
-            max_ages.append(value.strip(_WSP))
-        elif key == "expires":
-            expires.append(value.strip(_WSP))
-    if max_ages:
-        for value in max_ages:
-            if not (_readable(value) and _MAX_AGE.fullmatch(value)):
-                return False
-        return int(max_ages[-1]) <= 0
-    if not expires:
-        return False
-    times = [_expiry(value) for value in expires]
-    last = times[-1]
-    return last is not None and all(t is not None for t in times) and last < now - 60
+
+    name: str
+    path: str
+    domain: str
+    secure: bool
+    http_only: bool
+    partitioned: bool
+
+    @property
+    def host_prefixed(self) -> bool:
+        """``__Host-``: host-only at ``/`` whatever the line says (browsers enforce it)."""
+        return self.name[:7].lower() == "__host-"
+
+    def default_path_from(self, request_path: str) -> str:
+        """The path the cookie is stored under for a request to ``request_path``."""
+        if self.host_prefixed:
+            return "/"
+        return self.path or default_path(request_path)
+
+    def domain_key(self) -> str:
+        """The domain as a policy declares it: lowercase, no leading dot, ``""`` host-only."""
+        return "" if self.host_prefixed else self.domain.lstrip(".").lower()
 
 
-def _readable(value: str) -> bool:
-    """Whether an attribute value is within the 1024 octets browsers read."""
-    return len(value) <= _MAX_ATTRIBUTE_OCTETS and (
-        value.isascii() or len(value.encode("utf-8", "replace")) <= _MAX_ATTRIBUTE_OCTETS
+def cookie_place(set_cookie: str) -> CookiePlace | None:
+    """The :class:`CookiePlace` of a line, or ``None`` when consentware could not write a
+    deletion for it: a nameless cookie, a name outside visible ASCII tokens, or a line with a
+    control character (which browsers ignore whole)."""
+    if not set_cookie.isprintable() and _CTL.search(set_cookie):
+        return None
+    pair, _, attributes = set_cookie.partition(";")
+    name, eq, _ = pair.partition("=")
+    name = name.strip(_WSP)
+    if not eq or not _SAFE_NAME.fullmatch(name):
+        return None
+    path = domain = ""
+    secure = http_only = partitioned = False
+    if attributes:
+        for attribute in attributes.split(";"):
+            key, _, value = attribute.partition("=")
+            key = key.strip(_WSP).lower()
+            if key == "secure":
+                secure = True
+            elif key == "httponly":
+                http_only = True
+            elif key == "partitioned":
+                partitioned = True
+            elif key in ("path", "domain"):
+                value = value.strip(_WSP)
+                if len(value) > _MAX_ATTRIBUTE_OCTETS:
+                    continue  # the browser ignores it, so an earlier one stands
+                if key == "path":
+                    path = value
+                else:
+                    domain = value
+    if not path.startswith("/"):
+        path = ""
+    return CookiePlace(name, path, domain, secure, http_only, partitioned)
+
+
+def default_path(request_path: str) -> str:
+    """RFC 6265bis section 5.1.4: the directory of the request path, ``/`` at the top."""
+    if not request_path.startswith("/") or request_path.count("/") == 1:
+        return "/"
+    return request_path[: request_path.rfind("/")]
+
+
+def refusal_deletion(set_cookie: str) -> str | None:
+    """The line that replaces a refused ``Set-Cookie``: a deletion of the same cookie.
+
+    It names the cookie the browser would have stored (the browser's name, the line's
+    effective ``Path`` and ``Domain``, its ``Secure``, ``HttpOnly`` and ``Partitioned`` flags,
+    and what the ``__Host-``, ``__Secure-`` and ``__Http-`` prefixes require), so an app's own
+    deletion still deletes, and nothing the line could have stored survives. ``None`` when
+    :func:`cookie_place` finds no deletion can be written safely.
+
+    >>> refusal_deletion("_ga=GA1.2; Path=/shop; Expires=Fri, 01 Jan 2100 00:00:00 GMT")
+    '_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/shop'
+    """
+    place = cookie_place(set_cookie)
+    if place is None:
+        return None
+    # Without a valid Path the browser uses the request's default path; so does the deletion,
+    # sent on the same response.
+    return deletion_header(
+        place.name,
+        domain=place.domain,
+        path=place.path,
+        secure=place.secure,
+        http_only=place.http_only,
+        partitioned=place.partitioned,
     )
-
-
-def _expiry(value: str) -> float | None:
-    """The time an ``Expires`` value means when both date parsers agree it is a date."""
-    if not _readable(value):
-        return None
-    cookie_time = cookie_date(value)
-    if cookie_time is None:
-        return None
-    from werkzeug.http import parse_date  # rarely needed, so imported only here
-
-    http_date = parse_date(value)
-    if http_date is None:
-        return None
-    return max(cookie_time, http_date.timestamp())
-
-
-def cookie_date(value: str) -> float | None:
-    """The UTC timestamp a browser reads from an ``Expires`` value, or ``None`` if it cannot.
-
-    RFC 6265bis section 5.1.1: tokens split at delimiters, the first time, day of month,
-    month and year tokens found in that order; two-digit years are 1970-2069; a year before
-    1601, an out-of-range field or a date that does not exist (31 February) fails.
-    """
-    hms: tuple[int, int, int] | None = None
-    day: int | None = None
-    month: int | None = None
-    year: int | None = None
-    for token in _DATE_DELIMITERS.split(value):
-        if not token:
-            continue
-        if hms is None and (found := _TIME_TOKEN.match(token)) is not None:
-            hms = (int(found[1]), int(found[2]), int(found[3]))
-        elif day is None and (found := _DAY_TOKEN.match(token)) is not None:
-            day = int(found[1])
-        elif month is None and token[:3].lower() in _MONTHS:
-            month = _MONTHS.index(token[:3].lower()) + 1
-        elif year is None and (found := _YEAR_TOKEN.match(token)) is not None:
-            year = int(found[1])
-    if hms is None or day is None or month is None or year is None:
-        return None
-    if 70 <= year <= 99:
-        year += 1900
-    elif year <= 69:
-        year += 2000
-    hour, minute, second = hms
-    if not 1 <= day <= 31 or year < 1601 or hour > 23 or minute > 59 or second > 59:
-        return None
-    try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
-    except ValueError:
-        return None
 
 
 def parse_cookie_pairs(header: str | None) -> list[tuple[str, str]]:
@@ -221,24 +206,40 @@ def parse_cookie_pairs(header: str | None) -> list[tuple[str, str]]:
     return list(parse_cookie(header).items(multi=True))
 
 
-def deletion_header(name: str, *, domain: str = "", path: str = "/") -> str:
+def deletion_header(
+    name: str,
+    *,
+    domain: str = "",
+    path: str = "/",
+    secure: bool = False,
+    http_only: bool = False,
+    partitioned: bool = False,
+) -> str:
     """A ``Set-Cookie`` value that deletes cookie ``name`` set with this Domain and Path.
 
-    ``__Host-`` cookies are deleted with ``Secure; Path=/`` and no Domain, ``__Secure-`` ones
-    with ``Secure``; browsers match these prefixes case-insensitively.
+    ``Max-Age=0`` and an ``Expires`` in 1970, which every browser reads as a deletion. The
+    prefixes are honoured as browsers match them, case-insensitively: ``__Host-`` cookies are
+    deleted with ``Secure; Path=/`` and no Domain, ``__Secure-`` ones with ``Secure``, and
+    ``__Http-`` / ``__Host-Http-`` ones with ``Secure; HttpOnly``. An empty ``path`` leaves the
+    attribute out (the browser's default path). ``name`` must satisfy :func:`is_safe_name`.
     """
-    lowered = name[:9].lower()
-    secure = False
+    lowered = name[:13].lower()
     if lowered.startswith("__host-"):
         domain, path, secure = "", "/", True
+        http_only = http_only or lowered.startswith("__host-http-")
     elif lowered.startswith("__secure-"):
         secure = True
-    return dump_cookie(
-        name,
-        "",
-        max_age=0,
-        expires=0,
-        path=path,
-        domain=domain or None,
-        secure=secure,
-    )
+    elif lowered.startswith("__http-"):
+        secure = http_only = True
+    line = f"{name}=; Expires={_PAST}; Max-Age=0"
+    if path:
+        line += f"; Path={path}"
+    if domain:
+        line += f"; Domain={domain}"
+    if secure:
+        line += "; Secure"
+    if http_only:
+        line += "; HttpOnly"
+    if partitioned:
+        line += "; Partitioned" if secure else "; Secure; Partitioned"
+    return line

@@ -42,19 +42,19 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.cookies import CookieError, Morsel, SimpleCookie
-from operator import itemgetter
 from typing import Any, Final
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
+from django.http.response import ResponseHeaders
 from django.urls import get_script_prefix
 from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from markupsafe import Markup
 
-from ._headers import decide_text_headers
+from ._headers import checked_status, decide_text_headers, read_headers
 from .banner import inject, injection_point
 from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey, derive_secret_key
 from .consent_mode import gtag_consent_script
@@ -184,7 +184,9 @@ class ConsentMiddleware:
 
     def _begin(self, request: Any) -> Exchange:
         meta = request.META
-        exchange = self.enforcer.begin(meta.get("HTTP_COOKIE"), meta.get("HTTP_SEC_GPC"))
+        exchange = self.enforcer.begin(
+            meta.get("HTTP_COOKIE"), meta.get("HTTP_SEC_GPC"), path=request.path
+        )
         state = exchange.state
         request.consent = state
         request.consentware = self.config
@@ -292,32 +294,39 @@ def _endpoint_request(request: Any) -> EndpointRequest:
 
 
 def _apply(exchange: Exchange, response: Any) -> Decision:
-    """Decide on the response's cookies with the core and apply the decision to it."""
+    """Decide on the response's headers and cookies with the core and apply it to them.
+
+    The core sees exactly what Django's handlers will write: every header of
+    ``response.headers`` and each morsel's full :meth:`~http.cookies.Morsel.OutputString`.
+    """
     cookies: SimpleCookie = response.cookies
-    keys = list(cookies)
-    lines = [_decision_line(morsel) for morsel in cookies.values()]
-    # A Set-Cookie header set by hand (``response["Set-Cookie"] = ...``) goes out too.
-    raw_header = response.headers.get("Set-Cookie")
-    if raw_header is not None:
-        lines.append(raw_header)
+    if not _clean_reason(response):
+        # Django's WSGI handler writes the reason phrase raw into the status line.
+        response.reason_phrase = None
+    items = list(response.items())
+    lines = [("Set-Cookie", morsel.OutputString()) for morsel in cookies.values()]
+    headers = read_headers([*items, *lines], str)
     try:
-        decision = exchange.decide(lines)
+        decision = exchange.decide(headers.set_cookies, dropped=headers.dropped)
     except Exception as exc:
         log_safely(
             logging.ERROR,
             "consentware failed on a response; only necessary cookies pass",
             exc_info=True,
         )
-        decision = exchange.fail_closed(lines, exc)
-    keep = decision.keep
-    if not all(keep):
-        for key, passes in zip(keys, keep, strict=False):
-            if not passes:
-                del cookies[key]
-        if raw_header is not None and not keep[-1]:
-            del response.headers["Set-Cookie"]
-    for line in decision.added:
-        _add_line(cookies, line)
+        decision = exchange.fail_closed(headers.set_cookies, exc)
+    # A Set-Cookie header set by hand (``response["Set-Cookie"] = ...``) goes out too: the
+    # core decided on it with the morsels, and its line is written back with theirs.
+    by_hand = "Set-Cookie" in response.headers
+    if not headers.intact:
+        # An odd header ("Set-Cookie " with a space, a NUL, ...): keep only the clean ones.
+        response.headers = ResponseHeaders(dict(headers.others))
+    elif by_hand:
+        del response.headers["Set-Cookie"]
+    if decision.changed or by_hand or not headers.intact:
+        response.cookies = SimpleCookie()
+        for line in decision.set_cookies:
+            _add_line(response.cookies, line)
     if decision.vary:
         if "Vary" in response.headers:
             patch_vary_headers(response, ("Cookie",))
@@ -327,52 +336,9 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
     return decision
 
 
-def _decision_line(morsel: Morsel[Any]) -> str:
-    """What the core needs of one morsel to decide on it, as a ``Set-Cookie`` value.
-
-    The core reads the name (before the first ``;``) and, for a line it would block, the
-    ``Max-Age`` and ``Expires`` attributes that make it a deletion. So a plain morsel of
-    strings gives ``name=value`` and those two attributes as :meth:`Morsel.OutputString`
-    writes them, in the same order; its other attributes are left out only when none of them
-    holds a ``;`` or a control character, which could add or cut attributes of the full line.
-    The core decides on this exactly as on the full line; the morsel itself is not touched.
-    Anything else is decided on its full :meth:`Morsel.OutputString`.
-    """
-    if type(morsel) is not Morsel:
-        return morsel.OutputString()  # e.g. a _LineMorsel: its line is all it has
-    try:
-        others = "".join(_other_values(morsel))
-        if ";" in others or not others.isprintable():
-            return morsel.OutputString()
-        line: str = morsel.key + "=" + morsel.coded_value
-        expires = morsel["expires"]
-        if expires != "":
-            if type(expires) is not str:
-                return morsel.OutputString()  # seconds from now, written there as a date
-            line += "; expires=" + expires
-        max_age = morsel["max-age"]
-        if max_age != "":
-            if type(max_age) is int:
-                line += "; Max-Age=" + str(max_age)
-            elif type(max_age) is str:
-                line += "; Max-Age=" + max_age
-            else:
-                return morsel.OutputString()
-        return line
-    except TypeError:  # a value that is not a string
-        return morsel.OutputString()
-
-
-# The attributes Morsel.OutputString writes with a value, other than the expiry. Read from the
-# stdlib's own table, so that one a later Python adds is checked too (a flag taken for a valued
-# attribute would only send its morsel down the OutputString path).
-_PYTHON_311_VALUED: Final = ("path", "comment", "domain", "version", "samesite")
-_OTHER_ATTRIBUTES: Final = tuple(
-    key
-    for key in getattr(Morsel, "_reserved", None) or _PYTHON_311_VALUED
-    if key not in getattr(Morsel, "_flags", ()) and key not in ("expires", "max-age")
-)
-_other_values: Final = itemgetter(*_OTHER_ATTRIBUTES)
+def _clean_reason(response: Any) -> bool:
+    reason = getattr(response, "_reason_phrase", None)
+    return reason is None or checked_status(f"200 {reason}") == f"200 {reason}"
 
 
 class _LineMorsel(Morsel[str]):

@@ -361,7 +361,9 @@ class ConsentEndpoint:
         )
         cookie_header = "; ".join([*(f"{name}=" for name in held), f"{settings.name}={value}"])
         gpc = "1" if exchange.state.gpc else None
-        return enforcer.begin(cookie_header, gpc), set_cookie
+        recorded = enforcer.begin(cookie_header, gpc, path=exchange.path)
+        recorded.writes_consent = True
+        return recorded, set_cookie
 
     # -- GET routes -------------------------------------------------------------------------
 
@@ -414,13 +416,17 @@ class ConsentEndpoint:
 
 
 def _refuse_cross_site(request: EndpointRequest) -> None:
-    """Forged consent is a CSRF attack: refuse anything another site could have sent."""
+    """Forged consent is a CSRF attack: refuse anything another site could have sent.
+
+    An origin is a scheme and an authority: on ``https``, ``Origin: http://<same host>`` is a
+    page an active network attacker can write, so it is another site.
+    """
     fetch_site = (request.sec_fetch_site or "").strip().lower()
     # "same-site" is another origin of the site, such as a sibling subdomain's page: it must
     # not choose for this one any more than another site may.
     if fetch_site in ("cross-site", "same-site"):
-        raise _RefusalError(403, "Cross-site consent requests are refused.")
-    host = _authority(request.scheme, request.host or "")
+        raise _RefusalError(403, REFUSED_CROSS_SITE)
+    here = _origin_of(request.scheme, request.host or "")
     origin = request.origin
     if origin is not None and origin.strip():
         origin = origin.strip()
@@ -428,37 +434,41 @@ def _refuse_cross_site(request: EndpointRequest) -> None:
         # Sec-Fetch-Site header can vouch for it then.
         if origin == "null":
             if fetch_site != "same-origin":
-                raise _RefusalError(403, "Cross-site consent requests are refused.")
+                raise _RefusalError(403, REFUSED_CROSS_SITE)
             return
-        if _origin_authority(origin) != host or not host:
-            raise _RefusalError(403, "Cross-site consent requests are refused.")
+        if here is None or _url_origin(origin) != here:
+            raise _RefusalError(403, REFUSED_CROSS_SITE)
         return
     referer = request.referer
-    if (
-        referer is not None
-        and referer.strip()
-        and (_origin_authority(referer.strip()) != host or not host)
-    ):
-        raise _RefusalError(403, "Cross-site consent requests are refused.")
+    if referer is not None and referer.strip() and (here is None or _url_origin(referer) != here):
+        raise _RefusalError(403, REFUSED_CROSS_SITE)
 
 
-def _authority(scheme: str, netloc: str) -> str:
+#: The message of a refused cross-site consent request.
+REFUSED_CROSS_SITE: Final = "Cross-site consent requests are refused."
+
+
+def _origin_of(scheme: str, netloc: str) -> tuple[str, str] | None:
+    """(scheme, authority) with the scheme's default port left out; ``None`` without a host."""
+    scheme = scheme.strip().lower()
     netloc = netloc.strip().lower()
-    default_port = _DEFAULT_PORTS.get(scheme.lower())
+    if not netloc:
+        return None
+    default_port = _DEFAULT_PORTS.get(scheme)
     if default_port and netloc.endswith(":" + default_port):
         netloc = netloc[: -len(default_port) - 1]
-    return netloc
+    # A websocket's origin is its page's: ws and wss answer pages served over http and https.
+    return {"ws": "http", "wss": "https"}.get(scheme, scheme), netloc
 
 
-def _origin_authority(url: str) -> str | None:
+def _url_origin(url: str) -> tuple[str, str] | None:
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(url.strip())
     except ValueError:
         return None
     if not parts.scheme or not parts.netloc:
         return None
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    return _authority(parts.scheme, netloc)
+    return _origin_of(parts.scheme, parts.netloc.rsplit("@", 1)[-1])
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:

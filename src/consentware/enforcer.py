@@ -9,9 +9,14 @@ Example::
 
     enforcer = Enforcer(Policy.default())
     exchange = enforcer.begin(cookie_header="_ga=GA1.2.3", gpc_header=None)
-    decision = exchange.decide(["sessionid=abc; HttpOnly", "_ga=GA1.2.4"])
-    decision.keep       # (True, False): the session passes, the tracker does not
-    decision.added      # ("_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/",)
+    decision = exchange.decide(["sessionid=abc; HttpOnly", "_ga=GA1.2.4; Path=/"])
+    decision.set_cookies
+    # ("sessionid=abc; HttpOnly",                                    the session passes
+    #  "_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/")  the tracker is deleted
+
+A refused line is never forwarded: it is replaced by consentware's own deletion of the same
+cookie (:func:`~consentware.cookies.refusal_deletion`), so an app's deletion still deletes and
+nothing else the line could have stored survives, whatever a browser makes of its dates.
 """
 
 from __future__ import annotations
@@ -25,15 +30,18 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
+from ._cache import MISSING, BoundedCache
 from .consent import CLOCK_SKEW_SECONDS, ConsentCookie, ConsentState, SecretKey, _ReadFlag
 from .cookies import (
     classification_name,
     classification_names,
+    cookie_place,
     deletion_header,
-    is_deletion,
+    is_safe_name,
     parse_cookie_pairs,
+    refusal_deletion,
 )
 from .policy import NECESSARY, CookieRule, Policy
 
@@ -68,22 +76,21 @@ def log_safely(level: int, message: str, *args: object, exc_info: bool = False) 
 
 #: How many distinct unknown names get their own warning, per process.
 UNKNOWN_WARNING_LIMIT: Final = 1000
-# Names we would write back in a deletion line: visible ASCII without ; = , or quotes, so a
-# hostile Cookie header can never shape a response header.
-_SAFE_NAME: Final = re.compile(r"[!#$%&'()*+\-./0-9:<>?@A-Z\[\]^_`a-z{|}~]+")
 _COOKIE_SEGMENT: Final = re.compile(r"[;,]")
-_UNMATCHED: Final[Any] = object()
-# Per-header caches: how many distinct headers, and how long a header may be, to be kept.
-_CACHE_LIMIT: Final = 1024
-_CACHED_HEADER_LIMIT: Final = 8192
+# Per-header memos: a visitor sends the same Cookie header until a cookie changes.
+_HEADER_CACHE: Final = {"max_entries": 1024, "max_bytes": 2 * 1024 * 1024, "max_key_length": 8192}
+_NAME_CACHE: Final = {"max_entries": 4096, "max_bytes": 512 * 1024, "max_key_length": 256}
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
     """What consentware did (or, in report mode, would have done) to one response.
 
-    ``blocked``: names of ``Set-Cookie`` lines removed. ``expired``: names of held cookies the
-    response now deletes. ``unknown``: names no rule matched, set or held.
+    ``blocked``: names of ``Set-Cookie`` lines refused (each replaced by a deletion of its
+    cookie, or dropped when none can be written). ``expired``: names of held cookies the
+    response now deletes. ``unknown``: names no rule matched, set or held. ``dropped``: the
+    names of headers removed because no browser could read them safely (a line break or NUL
+    in them, or a name that is not an HTTP token).
     """
 
     blocked: tuple[str, ...] = ()
@@ -92,41 +99,35 @@ class Report:
     state: ConsentState | None = None
     mode: str = "enforce"
     failed: bool = False
+    dropped: tuple[str, ...] = ()
 
 
 class Decision:
-    """What to do with one response's headers.
+    """What one response's ``Set-Cookie`` lines become.
 
-    ``keep[i]`` says whether the i-th ``Set-Cookie`` value passes; ``added`` are ``Set-Cookie``
-    values to append; ``vary`` says whether ``Cookie`` must be merged into ``Vary``.
+    ``set_cookies`` are the values to send, in order, in place of the app's lines: the lines
+    that pass (unchanged), the deletions that replace refused ones, and the deletions of held
+    cookies now refused. ``vary`` says whether ``Cookie`` must be merged into ``Vary``;
+    ``changed`` whether ``set_cookies`` differs from the app's lines.
     """
 
-    __slots__ = ("_parts", "_report", "added", "keep", "vary")
-
-    keep: tuple[bool, ...]
-    added: tuple[str, ...]
-    vary: bool
+    __slots__ = ("_parts", "_report", "changed", "set_cookies", "vary")
 
     def __init__(
-        self, keep: tuple[bool, ...], added: tuple[str, ...], vary: bool, report: Report
+        self,
+        set_cookies: tuple[str, ...],
+        *,
+        vary: bool,
+        changed: bool,
+        report: Report | None = None,
+        parts: _ReportParts | None = None,
     ) -> None:
-        self.keep = keep
-        self.added = added
+        self.set_cookies = set_cookies
         self.vary = vary
-        self._report: Report | None = report
-        self._parts: _ReportParts | None = None
-
-    @classmethod
-    def _deferred(
-        cls, keep: tuple[bool, ...], added: tuple[str, ...], vary: bool, parts: _ReportParts
-    ) -> Decision:
-        decision = cls.__new__(cls)
-        decision.keep = keep
-        decision.added = added
-        decision.vary = vary
-        decision._report = None
-        decision._parts = parts
-        return decision
+        self.changed = changed
+        self._report = report
+        # The Report is built only if someone reads it (on_report is optional).
+        self._parts = parts
 
     @property
     def report(self) -> Report:
@@ -135,113 +136,161 @@ class Decision:
         if report is None:
             parts = self._parts
             assert parts is not None
-            blocked, expired, unknown, state, mode, failed = parts
-            report = Report(
-                blocked=blocked,
-                expired=expired,
-                unknown=unknown,
-                state=state,
-                mode=mode,
-                failed=failed,
-            )
+            report = Report(*parts)
             self._report = report
         return report
-
-    @property
-    def changes_headers(self) -> bool:
-        """Whether the adapter must rebuild the header list at all."""
-        return self.vary or bool(self.added) or not all(self.keep)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Decision):
             return NotImplemented
-        return (self.keep, self.added, self.vary, self.report) == (
-            other.keep,
-            other.added,
+        return (self.set_cookies, self.vary, self.changed, self.report) == (
+            other.set_cookies,
             other.vary,
+            other.changed,
             other.report,
         )
 
     def __hash__(self) -> int:
-        return hash((self.keep, self.added, self.vary, self.report))
+        return hash((self.set_cookies, self.vary, self.changed, self.report))
 
     def __repr__(self) -> str:
         return (
-            f"Decision(keep={self.keep!r}, added={self.added!r}, vary={self.vary!r}, "
-            f"report={self.report!r})"
+            f"Decision(set_cookies={self.set_cookies!r}, vary={self.vary!r}, "
+            f"changed={self.changed!r}, report={self.report!r})"
         )
 
 
 _ReportParts = tuple[
-    tuple[str, ...], tuple[str, ...], tuple[str, ...], "ConsentState | None", str, bool
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    "ConsentState | None",
+    str,
+    bool,
+    tuple[str, ...],
 ]
 
 
-class _UnknownNames:
-    """Process-wide memory of unknown names already warned about, bounded."""
+class _OnceLog:
+    """Process-wide memory of what was already warned about, bounded in entries and bytes.
+
+    It keeps hashes, not the names themselves, so a flood of long unique names costs a few
+    dozen bytes each; a collision only silences one warning.
+    """
 
     def __init__(self) -> None:
-        self._seen: set[str] = set()
+        self._seen: set[int] = set()
         self._lock = threading.Lock()
 
-    def warn(self, name: str, where: str) -> None:
-        if name in self._seen:
-            return
+    def first_time(self, *key: str) -> bool:
+        """Whether ``key`` is new (and now remembered); false once the limit is reached."""
+        digest = hash(key)
+        if digest in self._seen:
+            return False
         with self._lock:
-            if name in self._seen or len(self._seen) > UNKNOWN_WARNING_LIMIT:
-                return
-            self._seen.add(name)
+            if digest in self._seen or len(self._seen) > UNKNOWN_WARNING_LIMIT:
+                return False
+            self._seen.add(digest)
             if len(self._seen) > UNKNOWN_WARNING_LIMIT:
                 log_safely(
                     logging.WARNING,
-                    "more than %d unknown cookie names; no further ones are logged",
+                    "more than %d distinct warnings; no further ones are logged",
                     UNKNOWN_WARNING_LIMIT,
                 )
-                return
-        log_safely(logging.WARNING, "cookie %r %s matches no rule of the policy", name[:200], where)
+                return False
+        return True
+
+    def warn(self, name: str, where: str) -> None:
+        """Warn once about an unknown cookie ``name``."""
+        if self.first_time("unknown", name):
+            log_safely(
+                logging.WARNING, "cookie %r %s matches no rule of the policy", name[:200], where
+            )
 
     def reset(self) -> None:
         with self._lock:
             self._seen.clear()
 
 
-unknown_names = _UnknownNames()
+unknown_names = _OnceLog()
+
+
+def _warn_once(kind: str, key: str, message: str) -> None:
+    if unknown_names.first_time(kind, key):
+        log_safely(logging.WARNING, "%s", message)
+
+
+def gpc_signal(header: str | None) -> bool:
+    """Whether ``Sec-GPC`` headers (joined with commas) carry the opt-out ``1``.
+
+    Only the exact value ``1`` counts; a repeated header counts if any copy is ``1``, so a
+    proxy's or server's join of two copies never loses the opt-out.
+    """
+    if header is None:
+        return False
+    return any(part.strip(" \t") == "1" for part in header.split(","))
+
+
+#: At most this many held cookies are expired on one response (Chromium keeps 180 a site).
+MAX_EXPIRIES: Final = 64
+_APP_WROTE_CONSENT: Final = (
+    "the app set the consent cookie itself; only consentware's consent route may write the "
+    "visitor's choice, so the line was dropped. Post to the consent route instead"
+)
+_CANNOT_DELETE_NAME: Final = (
+    "a consented Set-Cookie was refused because consentware could not delete its cookie on "
+    "withdrawal (a name outside visible ASCII tokens, or a control character): {line!r}"
+)
+_MISPLACED: Final = (
+    "a consented cookie {name!r} was refused: it would be stored at domain {domain}, path "
+    "{path}{partitioned}, where a withdrawal could not delete it; rule {pattern!r} declares "
+    "domains = {declared_domains!r} and path = {declared_path!r}. Declare where it lives "
+    "(domains, path, partitioned) or set it where the rule says"
+)
+_TOO_MANY_EXPIRIES: Final = (
+    f"a request held more than {MAX_EXPIRIES} refused cookies; only the first "
+    f"{MAX_EXPIRIES} are expired on this response"
+)
 
 
 class Enforcer:
     """The decisions for one policy and key, built once and shared by every request."""
 
-    __slots__ = ("_deletions", "_held", "_states", "codec", "consent_name", "policy")
+    __slots__ = ("_deletions", "_held", "_refusals", "_states", "codec", "consent_name", "policy")
 
     def __init__(self, policy: Policy, secret_key: SecretKey = None) -> None:
         self.policy = policy
         self.codec = ConsentCookie(policy, secret_key)
         self.consent_name = policy.consent_cookie.name
-        self._deletions: dict[str, tuple[str, ...]] = {}
-        # Both keyed by the request's Cookie header: a visitor sends the same one on every
-        # request until a cookie changes, so each distinct header is parsed once.
-        self._held: dict[str, _Held] = {}
-        self._states: dict[tuple[str | None, str | None], tuple[ConsentState, float, float]] = {}
+        self._deletions: BoundedCache[str, tuple[str, ...]] = BoundedCache(**_NAME_CACHE)
+        self._refusals: BoundedCache[str, str | None] = BoundedCache(**_HEADER_CACHE)
+        # Both keyed by the request's Cookie header: each distinct header is parsed once.
+        self._held: BoundedCache[str, _Held] = BoundedCache(**_HEADER_CACHE)
+        self._states: BoundedCache[
+            tuple[str | None, str | None], tuple[ConsentState, float, float]
+        ] = BoundedCache(**_HEADER_CACHE)
 
-    def begin(self, cookie_header: str | None, gpc_header: str | None) -> Exchange:
+    def begin(
+        self, cookie_header: str | None, gpc_header: str | None, *, path: str = "/"
+    ) -> Exchange:
         """Start one request: read its consent from its ``Cookie`` and ``Sec-GPC`` headers.
 
-        ``cookie_header`` is every ``Cookie`` header of the request joined with ``"; "``.
-        Never raises: if reading the consent fails, the visitor is treated as undecided (only
-        necessary cookies pass) and the error is logged with its traceback.
+        ``cookie_header`` is every ``Cookie`` header of the request joined with ``"; "``, and
+        ``gpc_header`` every ``Sec-GPC`` header joined with ``", "``; ``path`` is the request
+        path, where a cookie set without ``Path`` is stored. Never raises: if reading the
+        consent fails, the visitor is treated as undecided (only necessary cookies pass) and
+        the error is logged with its traceback.
         """
-        return Exchange(self, cookie_header, gpc_header)
+        return Exchange(self, cookie_header, gpc_header, path)
 
     def _current_state(self, cookie_header: str | None, gpc_header: str | None) -> ConsentState:
         """:meth:`read_state` now, remembered per header for as long as its answer holds."""
         now = time.time()
         key = (cookie_header, gpc_header)
-        cached = self._states.get(key)
-        if cached is not None and cached[1] <= now < cached[2]:
+        cached = self._states.get(key, MISSING)
+        if cached is not MISSING and cached[1] <= now < cached[2]:
             return cached[0]
         state = self.read_state(cookie_header, gpc_header, now=now)
-        if cookie_header is not None and len(cookie_header) > _CACHED_HEADER_LIMIT:
-            return state
         copies = cookie_header.count(self.consent_name) if cookie_header else 0
         if copies == 0:
             # No consent cookie at all: undecided whatever the clock says.
@@ -253,16 +302,13 @@ class Enforcer:
             window = (given - CLOCK_SKEW_SECONDS, given + max_age)
         else:
             return state
-        states = self._states
-        if len(states) >= _CACHE_LIMIT:
-            states.clear()
-        states[key] = (state, *window)
+        self._states.put(key, (state, *window))
         return state
 
     def _held_cookies(self, cookie_header: str) -> _Held:
         """The cookies a request's ``Cookie`` header holds, with their rules, parsed once."""
-        held = self._held.get(cookie_header)
-        if held is not None:
+        held = self._held.get(cookie_header, MISSING)
+        if held is not MISSING:
             return held
         match = self.policy.match
         consent_name = self.consent_name
@@ -270,18 +316,13 @@ class Enforcer:
         for name, _ in parse_cookie_pairs(cookie_header):
             if name != consent_name and name not in names:
                 names[name] = match(name)
-        held = _Held(tuple(names.items()))
-        if len(cookie_header) <= _CACHED_HEADER_LIMIT:
-            if len(self._held) >= _CACHE_LIMIT:
-                self._held.clear()
-            self._held[cookie_header] = held
-        return held
+        return self._held.put(cookie_header, _Held(tuple(names.items())))
 
     def read_state(
         self, cookie_header: str | None, gpc_header: str | None, *, now: float | None = None
     ) -> ConsentState:
         """The consent a request carries: the least consent of its valid consent cookies."""
-        gpc = gpc_header is not None and gpc_header.strip(" \t") == "1"
+        gpc = gpc_signal(gpc_header)
         if not cookie_header or self.consent_name not in cookie_header:
             return self.codec.loads(None, gpc=gpc)
         name = self.consent_name
@@ -317,35 +358,49 @@ class Enforcer:
 
     def deletions_for(self, name: str) -> tuple[str, ...]:
         """The ``Set-Cookie`` values that delete held cookie ``name`` where it may live."""
-        cached = self._deletions.get(name)
-        if cached is not None:
+        cached = self._deletions.get(name, MISSING)
+        if cached is not MISSING:
             return cached
-        if not _SAFE_NAME.fullmatch(name):
+        if not is_safe_name(name):
             return ()
         rule = self.policy.match(name)
-        places = ((d, rule.path) for d in rule.domains) if rule else (("", "/"),)
+        if rule is None:
+            places = [("", "/", False)]
+        else:
+            jars = (False, True) if rule.partitioned else (False,)
+            places = [(d, rule.path, jar) for d in rule.domains for jar in jars]
         # dict.fromkeys: a __Host- cookie lives in one place whatever the rule declares.
-        lines = tuple(dict.fromkeys(deletion_header(name, domain=d, path=p) for d, p in places))
-        if len(self._deletions) >= _CACHE_LIMIT:
-            self._deletions.clear()
-        self._deletions[name] = lines
-        return lines
+        lines = tuple(
+            dict.fromkeys(
+                deletion_header(name, domain=d, path=p, partitioned=jar) for d, p, jar in places
+            )
+        )
+        return self._deletions.put(name, lines)
 
-    def fail_closed(self, set_cookies: Sequence[str]) -> tuple[bool, ...]:
-        """The keep-mask when consentware itself failed: only necessary cookies pass.
+    def refusal_for(self, set_cookie: str) -> str | None:
+        """:func:`~consentware.cookies.refusal_deletion` of a refused line, remembered."""
+        cached = self._refusals.get(set_cookie, MISSING)
+        if cached is not MISSING:
+            return cached
+        return self._refusals.put(set_cookie, refusal_deletion(set_cookie))
+
+    def fail_closed(self, set_cookies: Sequence[str]) -> tuple[str, ...]:
+        """The lines that pass when consentware itself failed: only necessary cookies.
 
         Uses a check independent of the matcher and the codec, so it holds if they break.
+        Refused lines are dropped, not replaced: nothing is computed that could fail again.
         """
         necessary = self.policy.is_necessary_name
         consent_name = self.consent_name
-        keep = []
+        kept = []
         for line in set_cookies:
             try:
                 name = classification_name(line)
-                keep.append(name == consent_name or necessary(name))
+                if name == consent_name or necessary(name):
+                    kept.append(line)
             except Exception:
-                keep.append(False)
-        return tuple(keep)
+                continue
+        return tuple(kept)
 
 
 class Exchange:
@@ -353,15 +408,30 @@ class Exchange:
 
     # The read flag is an object of its own, not the exchange: the state points at its flag,
     # and an exchange -> state -> exchange cycle would wait for the cyclic garbage collector.
-    __slots__ = ("_flag", "cookie_header", "enforcer", "failed", "state")
+    __slots__ = (
+        "_flag",
+        "cookie_header",
+        "enforcer",
+        "failed",
+        "path",
+        "state",
+        "writes_consent",
+    )
 
     def __init__(
-        self, enforcer: Enforcer, cookie_header: str | None, gpc_header: str | None
+        self,
+        enforcer: Enforcer,
+        cookie_header: str | None,
+        gpc_header: str | None,
+        path: str = "/",
     ) -> None:
         self.enforcer = enforcer
         self.cookie_header = cookie_header
+        self.path = path
         self._flag = _ReadFlag()
         self.failed = False
+        #: Only the consent route's own response may write the consent cookie.
+        self.writes_consent = False
         try:
             state = enforcer._current_state(cookie_header, gpc_header)
         except Exception:
@@ -372,8 +442,7 @@ class Exchange:
             )
             self.failed = True
             # The same reading of Sec-GPC as read_state, so a failure never loses the signal.
-            gpc = gpc_header is not None and gpc_header.strip(" \t") == "1"
-            state = ConsentState.undecided(gpc=gpc)
+            state = ConsentState.undecided(gpc=gpc_signal(gpc_header))
         self.state = state._tracked(self._flag)
 
     @property
@@ -381,58 +450,117 @@ class Exchange:
         """Whether the app looked at the consent state (so the response varies on Cookie)."""
         return self._flag.read
 
-    def decide(self, set_cookies: Sequence[str], *, now: float | None = None) -> Decision:
-        """Decide which ``Set-Cookie`` values pass and which deletions to add."""
+    def decide(self, set_cookies: Sequence[str], *, dropped: Sequence[str] = ()) -> Decision:
+        """Decide what the response's ``Set-Cookie`` values become (see :class:`Decision`).
+
+        ``dropped`` names headers the adapter's boundary removed, for the report.
+        """
         enforcer = self.enforcer
         policy = enforcer.policy
         granted = self.state._granted
+        dropped = tuple(dropped)
         if not set_cookies and self._holds_nothing_to_report(granted):
             # Nothing set, nothing held to expire or report: the usual asset or API response.
-            nothing: _ReportParts = ((), (), (), self.state, policy.mode, self.failed)
-            return Decision._deferred((), (), self._flag.read, nothing)
+            nothing: _ReportParts = ((), (), (), self.state, policy.mode, self.failed, dropped)
+            return Decision((), vary=self._flag.read, changed=False, parts=nothing)
         match = policy.match
-        # The matcher's own per-name memo, probed without a Python call per line.
-        matched = policy._match_cache.get
+        consent_name = enforcer.consent_name
         block_unknown = policy.unknown_cookies == "block"
+        out: list[str] = []
+        # The deletions consentware writes, each once (an app's own lines are never merged).
+        written: set[str] = set()
         blocked: list[str] = []
         unknown: list[str] = []
         setting: set[str] = set()
-        keep: list[bool] = []
+        # Whether any line's fate depends on the consent, kept or refused: then a shared cache
+        # must not replay this response to another visitor.
+        depends = False
         for line, name in zip(set_cookies, classification_names(set_cookies), strict=True):
-            rule = matched(name, _UNMATCHED)
-            if rule is _UNMATCHED:
-                rule = match(name)
-            if rule is not None and rule.category in granted:
-                setting.add(name)
-                keep.append(True)
-                continue
+            rule = match(name)
             if rule is None:
                 unknown.append(name)
                 unknown_names.warn(name, "set by the response")
                 passes = not block_unknown
+            elif name == consent_name and not self.writes_consent:
+                # Only the consent route writes the visitor's choice: an app's line could
+                # override a refusal. Dropped, not replaced, so the real choice survives.
+                blocked.append(name)
+                _warn_once("app-consent", name, _APP_WROTE_CONSENT)
+                continue
             else:
                 passes = rule.category in granted
-            if not passes and is_deletion(line, time.time() if now is None else now):
-                passes = True
+                if rule.category != NECESSARY:
+                    depends = True
+                    passes = passes and self._deletable(line, rule)
             if passes:
                 setting.add(name)
-            else:
-                blocked.append(name)
-            keep.append(passes)
+                out.append(line)
+                continue
+            blocked.append(name)
+            replacement = enforcer.refusal_for(line)
+            if replacement is not None and replacement not in written:
+                written.add(replacement)
+                out.append(replacement)
         expired, held_unknown = self._expiries(granted, setting)
-        added: list[str] = []
         for name in expired:
-            added.extend(enforcer.deletions_for(name))
+            for deletion in enforcer.deletions_for(name):
+                if deletion not in written:
+                    written.add(deletion)
+                    out.append(deletion)
         for name in held_unknown:
             if name not in unknown:
                 unknown.append(name)
         mode = policy.mode
-        # The Report is built only if someone reads it (on_report is optional).
-        parts = (tuple(blocked), tuple(expired), tuple(unknown), self.state, mode, self.failed)
+        parts = (
+            tuple(blocked),
+            tuple(expired),
+            tuple(unknown),
+            self.state,
+            mode,
+            self.failed,
+            dropped,
+        )
         if mode == "report":
-            return Decision._deferred((True,) * len(keep), (), self._flag.read, parts)
-        changed = bool(blocked) or bool(added)
-        return Decision._deferred(tuple(keep), tuple(added), changed or self._flag.read, parts)
+            return Decision(tuple(set_cookies), vary=self._flag.read, changed=False, parts=parts)
+        changed = bool(blocked) or bool(expired)
+        return Decision(
+            tuple(out) if changed else tuple(set_cookies),
+            vary=depends or bool(expired) or self._flag.read,
+            changed=changed,
+            parts=parts,
+        )
+
+    def _deletable(self, line: str, rule: CookieRule) -> bool:
+        """Whether a consented line stores its cookie where a withdrawal can delete it.
+
+        The policy says where each cookie lives (``domains``, ``path``, ``partitioned``); a
+        cookie stored anywhere else would survive the visitor's withdrawal, so it is refused.
+        """
+        place = cookie_place(line)
+        if place is None:
+            _warn_once("undeletable", line[:64], _CANNOT_DELETE_NAME.format(line=line[:64]))
+            return False
+        domain = place.domain_key()
+        path = place.default_path_from(self.path)
+        if place.partitioned and not rule.partitioned:
+            ok = False
+        else:
+            ok = (place.host_prefixed or domain in rule.domains) and path == rule.path
+        if not ok:
+            _warn_once(
+                "misplaced",
+                rule.pattern,
+                _MISPLACED.format(
+                    name=place.name,
+                    pattern=rule.pattern,
+                    domain=domain or "(host-only)",
+                    path=path,
+                    partitioned=", partitioned" if place.partitioned else "",
+                    declared_domains=list(rule.domains),
+                    declared_path=rule.path,
+                ),
+            )
+        return ok
 
     def leaves_unchanged(self) -> bool:
         """Whether a response without ``Set-Cookie`` lines goes out exactly as it is.
@@ -463,18 +591,22 @@ class Exchange:
             unknown_names.warn(name, "held by the browser")
         candidates = held.expirable(self.enforcer.policy, granted)
         expired = [name for name in candidates if name not in setting] if candidates else []
+        if len(expired) > MAX_EXPIRIES:
+            # A crafted Cookie header of thousands of refused names must not turn one request
+            # into megabytes of deletions; the rest go on later responses as the jar shrinks.
+            _warn_once("expiries", "", _TOO_MANY_EXPIRIES)
+            expired = expired[:MAX_EXPIRIES]
         return expired, held_unknown
 
     def fail_closed(
         self, set_cookies: Sequence[str], error: BaseException | None = None
     ) -> Decision:
         """The decision when :meth:`decide` failed: necessary cookies only, nothing added."""
-        keep = self.enforcer.fail_closed(set_cookies)
-        blocked = tuple(
-            _safe_name(line) for line, passes in zip(set_cookies, keep, strict=True) if not passes
-        )
+        kept = self.enforcer.fail_closed(set_cookies)
+        kept_set = set(kept)
+        blocked = tuple(_safe_name(line) for line in set_cookies if line not in kept_set)
         report = Report(blocked=blocked, state=None, mode="enforce", failed=True)
-        return Decision(keep, (), True, report)
+        return Decision(kept, vary=True, changed=True, report=report)
 
 
 class _Held:
@@ -501,7 +633,7 @@ class _Held:
                 if rule is None
                 else rule.category != NECESSARY and rule.category not in granted
             )
-            and _SAFE_NAME.fullmatch(name)
+            and is_safe_name(name)
         )
         self._memo = (granted, names)
         return names

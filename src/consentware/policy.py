@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
+from ._cache import MISSING, BoundedCache
+from ._regex import UnsafePatternError, compile_rule_regex
+
 __all__ = [
     "CONSENT_MODE_TYPES",
     "NECESSARY",
@@ -52,7 +55,9 @@ RuleKind = Literal["exact", "prefix", "regex"]
 _CATEGORY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 # RFC 6265 cookie-name is an RFC 9110 token; a pattern's literal part must be one.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_MATCH_CACHE_LIMIT: Final = 4096
+#: Names longer than this never match a ``re:`` rule (cookie names are short; a rule's cost
+#: stays bounded whatever a request sends).
+REGEX_NAME_LIMIT: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +82,10 @@ class CookieRule:
     """One declared cookie (or family of cookies) and where it lives.
 
     ``pattern`` is the name as declared: an exact name, ``prefix*``, or ``re:<regex>``
-    (full match). ``domains`` lists where to expire it: ``""`` is host-only.
+    (full match). ``domains`` and ``path`` say where it lives, so where to expire it: ``""``
+    is host-only. ``partitioned`` cookies (CHIPS) live in a partitioned jar of their own, and
+    are expired there too. A consented cookie set anywhere else is refused: it could not be
+    deleted when the visitor withdraws.
     """
 
     pattern: str
@@ -89,6 +97,7 @@ class CookieRule:
     duration: str = ""
     domains: tuple[str, ...] = ("",)
     path: str = "/"
+    partitioned: bool = False
     regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -206,19 +215,17 @@ class Policy:
     # -- matching -----------------------------------------------------------------------
 
     def match(self, name: str) -> CookieRule | None:
-        """The rule for cookie ``name``: exact, then the longest prefix, then regexes in order."""
-        cache = self._match_cache
-        try:
-            return cache[name]
-        except KeyError:
-            pass
+        """The rule for cookie ``name``: exact, then the longest prefix, then regexes in order.
+
+        ``re:`` rules see only names up to :data:`REGEX_NAME_LIMIT` characters.
+        """
+        rule = self._match_cache.get(name, MISSING)
+        if rule is not MISSING:
+            return rule
         rule = self._exact.get(name)
         if rule is None:
             rule = self._match_slow(name)
-        if len(cache) >= _MATCH_CACHE_LIMIT:
-            cache.clear()
-        cache[name] = rule
-        return rule
+        return self._match_cache.put(name, rule)
 
     def category_of(self, name: str) -> str | None:
         """The category of cookie ``name``, or ``None`` when no rule matches."""
@@ -242,7 +249,9 @@ class Policy:
         except Exception:
             if self._necessary_prefixes and name.startswith(self._necessary_prefixes):
                 return True
-            return any(regex.fullmatch(name) for regex in self._necessary_regexes)
+            return len(name) <= REGEX_NAME_LIMIT and any(
+                regex.fullmatch(name) for regex in self._necessary_regexes
+            )
 
     def _match_slow(self, name: str) -> CookieRule | None:
         prefixes = self._prefixes
@@ -251,9 +260,10 @@ class Policy:
                 rule = prefixes.get(name[:length])
                 if rule is not None:
                     return rule
-        for regex, rule in self._regexes:
-            if regex.fullmatch(name):
-                return rule
+        if len(name) <= REGEX_NAME_LIMIT:
+            for regex, rule in self._regexes:
+                if regex.fullmatch(name):
+                    return rule
         return None
 
     def _compile(self) -> None:
@@ -271,7 +281,9 @@ class Policy:
         # The number of distinct prefix lengths is small whatever the number of rules, so a
         # prefix lookup costs a handful of dict probes, longest first.
         self._prefix_lengths = sorted({len(p) for p in self._prefixes}, reverse=True)
-        self._match_cache: dict[str, CookieRule | None] = {}
+        self._match_cache: BoundedCache[str, CookieRule | None] = BoundedCache(
+            max_entries=4096, max_bytes=512 * 1024, max_key_length=REGEX_NAME_LIMIT
+        )
         necessary = [r for r in self.rules if r.category == NECESSARY]
         self._necessary_exact = frozenset(r.pattern for r in necessary if r.kind == "exact")
         self._necessary_prefixes = tuple(r.pattern[:-1] for r in necessary if r.kind == "prefix")
@@ -292,7 +304,17 @@ _TOP_KEYS = frozenset(
 _CONSENT_COOKIE_KEYS = frozenset({"name", "max_age_days", "revision", "domain", "http_only"})
 _CATEGORY_KEYS = frozenset({"title", "description", "gpc_opt_out", "consent_mode"})
 _COOKIE_KEYS = frozenset(
-    {"name", "category", "provider", "function", "purpose", "duration", "domains", "path"}
+    {
+        "name",
+        "category",
+        "provider",
+        "function",
+        "purpose",
+        "duration",
+        "domains",
+        "path",
+        "partitioned",
+    }
 )
 
 
@@ -471,6 +493,7 @@ def _load_rules(
                 duration=_str(body.get("duration", ""), f"{path}.duration"),
                 domains=domains,
                 path=cookie_path,
+                partitioned=_bool(body.get("partitioned", False), f"{path}.partitioned"),
                 regex=regex,
             )
         )
@@ -492,10 +515,9 @@ def _load_rules(
 def _parse_pattern(pattern: str, path: str) -> tuple[RuleKind, re.Pattern[str] | None]:
     if pattern.startswith("re:"):
         try:
-            return "regex", re.compile(pattern[3:])
-        except (re.error, OverflowError, RecursionError) as exc:
-            # A huge repeat count overflows and deep nesting recurses: both are schema errors.
-            raise _fail(path, f"invalid regex {pattern[3:]!r}: {exc}") from None
+            return "regex", compile_rule_regex(pattern[3:])
+        except UnsafePatternError as exc:
+            raise _fail(path, f"regex {pattern[3:]!r} refused: {exc}") from None
     if pattern.endswith("*"):
         stem = pattern[:-1]
         if not stem:

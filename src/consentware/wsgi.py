@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._headers import decide_text_headers
+from ._headers import checked_status, decide_text_headers
 from .banner import banner_html, inject, injection_point, wants_banner, with_content_length
 from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey
 from .endpoint import (
@@ -72,7 +72,11 @@ class ConsentMiddleware:
         self.inject_banner = inject_banner
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        exchange = self.enforcer.begin(environ.get("HTTP_COOKIE"), environ.get("HTTP_SEC_GPC"))
+        exchange = self.enforcer.begin(
+            environ.get("HTTP_COOKIE"),
+            environ.get("HTTP_SEC_GPC"),
+            path=environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+        )
         environ[ENVIRON_KEY] = exchange.state
         environ[POLICY_KEY] = self.policy
         environ[PREFIX_KEY] = self.endpoint.prefix
@@ -90,6 +94,7 @@ class ConsentMiddleware:
             exc_info: OptExcInfo | None = None,
         ) -> Any:
             filtered = decide_text_headers(exchange, headers, on_report)
+            status = checked_status(status)
             if exc_info is None:
                 return start_response(status, filtered)
             try:

@@ -17,7 +17,7 @@ from itsdangerous import BadData
 from itsdangerous.encoding import base64_decode
 
 from consentware import ConsentCookie, Policy
-from consentware.cookies import is_deletion
+from tests.support.cookies import deletion_name
 
 SECRET = "fuzz-secret-key"
 OTHER_SECRET = "not-the-site-key"
@@ -107,15 +107,53 @@ def reference_name(line: str) -> str:
     return value.split("=")[0].strip(" \t")
 
 
-def allowed(line: str, policy: Policy, granted: Iterable[str], now: float) -> bool:
-    """Whether consent permits ``line`` to leave: its category is necessary or granted, it is
-    unknown under ``unknown_cookies = "allow"``, or it only deletes a cookie."""
+def allowed(line: str, policy: Policy, granted: Iterable[str]) -> bool:
+    """Whether consent permits ``line`` to leave as written: its category is necessary or
+    granted, or it is unknown under ``unknown_cookies = "allow"``. An app's own line for the
+    consent cookie never leaves: only the consent route writes the visitor's choice."""
+    if reference_name(line) == policy.consent_cookie.name:
+        return False
     category = policy.category_of(reference_name(line))
     if category is None:
-        ok = policy.unknown_cookies == "allow"
-    else:
-        ok = category == "necessary" or category in set(granted)
-    return ok or is_deletion(line, now)
+        return policy.unknown_cookies == "allow"
+    if category == "necessary":
+        return True
+    return category in set(granted) and lives_where_declared(line, policy)
+
+
+def lives_where_declared(line: str, policy: Policy, request_path: str = "/") -> bool:
+    """Whether a line stores its cookie where the policy's rule says it lives (so where a
+    withdrawal deletes it): its Domain among the rule's domains, its Path the rule's path,
+    not Partitioned unless the rule is. An independent reading of RFC 6265bis 5.6."""
+    if any(char in _CTL for char in line):
+        return False  # a browser ignores the line; consentware refuses it
+    pair, *attributes = line.split(";")
+    if "=" not in pair:
+        return False
+    name = pair.split("=", 1)[0].strip(" \t")
+    if not name or not all(33 <= ord(c) <= 126 and c not in ';=,"\\' for c in name):
+        return False
+    rule = policy.match(name)
+    assert rule is not None
+    path, domain, partitioned = "", "", False
+    for attribute in attributes:
+        key, _, value = attribute.partition("=")
+        key, value = key.strip(" \t").lower(), value.strip(" \t")
+        if key == "partitioned":
+            partitioned = True
+        elif key in ("path", "domain") and len(value) <= 1024:
+            if key == "path":
+                path = value
+            else:
+                domain = value
+    if partitioned and not rule.partitioned:
+        return False
+    if name[:7].lower() == "__host-":
+        return rule.path == "/"
+    if not path.startswith("/"):
+        cut = request_path.rfind("/")
+        path = request_path[:cut] if cut > 0 else "/"
+    return domain.lstrip(".").lower() in rule.domains and path == rule.path
 
 
 def is_necessary(line: str, policy: Policy) -> bool:
@@ -335,3 +373,34 @@ def cookie_headers(draw: st.DrawFn, *, signed: bool = True, max_noise: int = 25)
         crumbs.insert(draw(st.integers(0, len(crumbs))), f"{CONSENT_NAME}={copy.value}".encode())
     raw = draw(_SEPARATORS).join(crumbs)
     return CookieHeader(raw, tuple(copies), gpc)
+
+
+def check_outcome(
+    policy: Policy,
+    lines: Iterable[str],
+    out: Iterable[str],
+    granted: Iterable[str],
+    *,
+    held: str = "",
+) -> None:
+    """The response invariants, given the lines the app set and the lines that left.
+
+    A line leaves as written only if consent permits it; every necessary line leaves as
+    written; anything else that leaves is consentware's own deletion, of a cookie the app
+    tried to set and was refused, or of one the request held (``held``: its Cookie header).
+    """
+    lines, out, granted = list(lines), list(out), set(granted)
+    refused = {reference_name(line) for line in lines if not allowed(line, policy, granted)}
+    consent_name = policy.consent_cookie.name
+    for line in lines:
+        if is_necessary(line, policy) and header_safe(line) and allowed(line, policy, granted):
+            assert line in out, f"necessary line lost: {line!r}"
+    for line in out:
+        if line in lines and allowed(line, policy, granted):
+            continue
+        name = deletion_name(line)
+        assert name is not None, f"a line left that consent does not permit: {line!r}"
+        assert header_safe(line), line
+        assert not is_necessary(line, policy), f"a necessary cookie deleted: {line!r}"
+        assert name != consent_name, f"the visitor's choice deleted: {line!r}"
+        assert name in refused or name in held, (name, held[:200])

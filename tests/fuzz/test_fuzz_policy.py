@@ -240,6 +240,6 @@ def test_a_63_character_label_works_at_request_time() -> None:
         }
     )
     decision = Enforcer(policy).begin("_ga=1", None).decide([])
-    assert decision.added == (
-        f"_ga=; Domain={label}.org; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/",
+    assert decision.set_cookies == (
+        f"_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; Domain={label}.org",
     )
