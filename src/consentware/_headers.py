@@ -131,17 +131,26 @@ def _read_one(response: ResponseHeaders[H], item: Any, native: type[H]) -> None:
 
 
 def _text(value: Any) -> str | None:
-    if type(value) is str:
-        if value.isascii():
-            return value
-        try:
-            value.encode("latin-1")
-        except UnicodeEncodeError:
-            return None
-        return value
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("latin-1")
-    return None
+    """Latin-1 text of a name or value, read from its data (a subclass's methods are not
+    trusted); ``None`` for anything else."""
+    kind = type(value)
+    if kind is bytes:
+        return value.decode("latin-1")  # type: ignore[no-any-return]
+    if kind is str:
+        text: str = value
+    elif isinstance(value, str):
+        text = "".join([value])  # the characters themselves, not what a subclass says
+    elif isinstance(value, bytearray | memoryview | bytes):
+        return bytes(memoryview(value)).decode("latin-1")
+    else:
+        return None
+    if text.isascii():
+        return text
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    return text
 
 
 def _native(text: str, native: type[H]) -> H:
