@@ -109,6 +109,7 @@ def serve_asgi(app: Any, *, http: str = "h11", **config: Any) -> Iterator[Runnin
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    _no_delay(sock)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     options: dict[str, Any] = {
@@ -157,6 +158,7 @@ def serve_wsgi(app: Any) -> Iterator[RunningServer]:
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    _no_delay(server.socket)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},
@@ -194,6 +196,7 @@ def serve_wsgiref(app: Any) -> Iterator[RunningServer]:
     wsgiref checks only that header names and values are ``str``: it writes them as given.
     """
     server = _ThreadedWSGIServer(("127.0.0.1", 0), _QuietHandler)
+    _no_delay(server.socket)
     server.set_app(app)
     port = server.server_address[1]
     thread = threading.Thread(
@@ -230,6 +233,16 @@ def wsgiref_server() -> Iterator[Callable[[Any], RunningServer]]:
     """Factory fixture: ``wsgiref_server(app)`` starts a threaded wsgiref server until teardown."""
     with contextlib.ExitStack() as stack:
         yield lambda app: stack.enter_context(serve_wsgiref(app))
+
+
+def _no_delay(sock: socket.socket) -> None:
+    """TCP_NODELAY on a listening socket; Linux hands it down to every accepted connection.
+
+    The servers write a response's head and body separately: with Nagle's algorithm the body
+    waits for the client's delayed ACK of the head, about 40 ms per keep-alive response
+    (uvicorn went from 45 ms to 1 ms a request).
+    """
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _wait_until(condition: Callable[[], bool], what: str) -> None:
