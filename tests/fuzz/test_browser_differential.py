@@ -69,6 +69,7 @@ from urllib.parse import parse_qs
 import pytest
 from hypothesis import given
 
+from consentware.asgi import Receive, Scope, Send
 from tests.fuzz.lines import (
     DEFAULT_SITE,
     GeneratedLine,
@@ -347,12 +348,24 @@ def line_names(value: str) -> set[str]:
     for text in texts:
         for reading in (text, _CTL.split(text, 1)[0], _CTL.sub("", text)):
             names |= _pair_names(reading)
-    return names | {_browser_view(name) for name in names}
+    return names | {view for name in names for view in _browser_views(name)}
 
 
-def _browser_view(text: str) -> str:
-    """How Chromium shows a latin-1 string's octets: UTF-8, invalid octets left out."""
-    return text.encode("latin-1", "replace").decode("utf-8", "ignore")
+_LEAD_AND_NEXT = re.compile(r"[\xc0-\xff].?", re.S)
+
+
+def _browser_views(text: str) -> set[str]:
+    """How Chromium may show a latin-1 string's octets: as UTF-8, invalid sequences left out.
+
+    Chromium's jar leaves out an invalid lead octet alone or with the octet after it
+    (``"l\\xc4l3ty"`` is shown as ``"l3ty"``): both readings are kept.
+    """
+    octets = text.encode("latin-1", "replace")
+    views = {octets.decode("utf-8", "ignore")}
+    if not text.isascii():
+        valid = octets.decode("utf-8", "replace")
+        views.add(_LEAD_AND_NEXT.sub("", text) if "\ufffd" in valid else valid)
+    return views
 
 
 @dataclass(frozen=True)
@@ -428,7 +441,7 @@ def bare_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> li
     return [b"ok"]
 
 
-async def bare_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def bare_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return
     headers: list[tuple[Any, Any]] = [(b"content-type", b"text/plain")]
@@ -498,7 +511,7 @@ def dispatch_wsgi(bare: Any, guarded: Any) -> Any:
 
 
 def dispatch_asgi(bare: Any, guarded: Any) -> Any:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -888,10 +901,21 @@ def judge(
 
 
 def _owner(group: Group, cookie: dict[str, Any]) -> Case | None:
-    """The case whose names include this cookie's (names are disjoint within a group)."""
-    names = {str(cookie["name"]), server_name(cookie), _browser_view(server_name(cookie))}
+    """The case whose names include this cookie's (names are disjoint within a group).
+
+    Failing that, the one case whose lines hold the cookie's value.
+    """
+    name = server_name(cookie)
+    names = {str(cookie["name"]), name, *_browser_views(name)}
     owners = [case for case in group.cases if not case.names.isdisjoint(names)]
+    if not owners and len(str(cookie["value"])) >= 3:
+        value = str(cookie["value"])
+        owners = [c for c in group.cases if any(value in _shown(v) for _, v, _ in c.wire)]
     return owners[0] if len(owners) == 1 else None
+
+
+def _shown(text: str) -> str:
+    return text.encode("latin-1", "replace").decode("utf-8", "ignore")
 
 
 # -- running a test --------------------------------------------------------------------------
@@ -1059,14 +1083,19 @@ def workers() -> Iterator[list[tuple[Side, Side]]]:
 
 @pytest.fixture(autouse=True)
 def _quiet_servers() -> Iterator[None]:
-    """No access log line per request, no warning per unknown name: thousands of each."""
-    loggers = [logging.getLogger(name) for name in ("werkzeug", "consentware")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
+    """No access log line per request, no warning per unknown name: thousands of each.
+
+    Nor the traceback of each header uvicorn or Django refuses: those responses are 500s,
+    and a failure's message shows the status of its case's response.
+    """
+    levels = {"werkzeug": logging.ERROR, "consentware": logging.ERROR}
+    levels |= {"uvicorn.error": logging.CRITICAL, "django.request": logging.CRITICAL}
+    saved = {name: logging.getLogger(name).level for name in levels}
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
     yield
-    for logger, level in zip(loggers, levels, strict=True):
-        logger.setLevel(level)
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def _check(
@@ -1186,4 +1215,6 @@ def test_names_cover_every_reading() -> None:
     assert {"sessionid", "_ga"} <= line_names("sessionid=1\r\nSet-Cookie: _ga=2")
     assert {"ab", "a"} <= line_names("a\x01b=1")
     assert "n" in line_names("n\xe9=1")  # what Chromium shows of a raw latin-1 octet
+    assert "l3ty" in line_names("l\xc4l3ty=1")  # an invalid lead octet and the next one
+    assert "\u00fc" in line_names("\xc3\xbc=1")  # UTF-8 octets, as the browser shows them
     assert cookie_name(random.Random(1))[0]
