@@ -1097,17 +1097,27 @@ def workers() -> Iterator[list[tuple[Side, Side]]]:
 def _quiet_servers() -> Iterator[None]:
     """No access log line per request, no warning per unknown name: thousands of each.
 
-    Nor the traceback of each header uvicorn or Django refuses: those responses are 500s,
-    and a failure's message shows the status of its case's response.
+    Nor the traceback of each header uvicorn or Django refuses: those responses are 500s, and a
+    failure's message shows the status of its case's response. (A filter, since uvicorn sets
+    its loggers' levels when it starts.)
     """
     levels = {"werkzeug": logging.ERROR, "consentware": logging.ERROR}
-    levels |= {"uvicorn.error": logging.CRITICAL, "django.request": logging.CRITICAL}
     saved = {name: logging.getLogger(name).level for name in levels}
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
+    refused = [logging.getLogger(name) for name in ("uvicorn.error", "django.request")]
+    for logger in refused:
+        logger.addFilter(_refused_header)
     yield
+    for logger in refused:
+        logger.removeFilter(_refused_header)
     for name, level in saved.items():
         logging.getLogger(name).setLevel(level)
+
+
+def _refused_header(record: logging.LogRecord) -> bool:
+    message = str(record.msg)
+    return not message.startswith(("Exception in ASGI application", "Internal Server Error"))
 
 
 def _check(
