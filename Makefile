@@ -28,6 +28,8 @@ bench: $(STAMP)
 
 # At least 100,000 hypothesis examples per fuzz target (hours; see docs/fuzzing.md).
 # Narrow it with FUZZ_TARGETS=tests/fuzz/test_fuzz_consent.py or FUZZ_ARGS="-k policy".
+# The browser differential target reads FUZZ_BROWSER_LINES (20,000 a configuration under this
+# profile), FUZZ_BROWSER_SEED, FUZZ_BROWSER_CASE and FUZZ_BROWSER_REPORT from the environment.
 FUZZ_TARGETS ?= tests/fuzz
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest $(FUZZ_TARGETS) -x $(FUZZ_ARGS)
