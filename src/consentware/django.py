@@ -315,17 +315,22 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
             exc_info=True,
         )
         decision = exchange.fail_closed(headers.set_cookies, exc)
-    # A Set-Cookie header set by hand (``response["Set-Cookie"] = ...``) goes out too: the
-    # core decided on it with the morsels, and its line is written back with theirs.
-    by_hand = "Set-Cookie" in response.headers
+    # A Set-Cookie header set by hand (``response["Set-Cookie"] = ...``) goes out too; the core
+    # decided on it with the morsels. Kept, it stays a header (Django's ASGI handler encodes
+    # headers as latin-1 but cookies as ASCII); refused, it is gone.
+    by_hand = response.headers.get("Set-Cookie")
+    keep_by_hand = by_hand is not None and headers.intact and by_hand in decision.set_cookies
     if not headers.intact:
         # An odd header ("Set-Cookie " with a space, a NUL, ...): keep only the clean ones.
         response.headers = ResponseHeaders(dict(headers.others))
-    elif by_hand:
+    elif by_hand is not None and not keep_by_hand:
         del response.headers["Set-Cookie"]
-    if decision.changed or by_hand or not headers.intact:
+    if decision.changed or not headers.intact or (by_hand is not None and not keep_by_hand):
         response.cookies = SimpleCookie()
-        for line in decision.set_cookies:
+        lines = list(decision.set_cookies)
+        if keep_by_hand:
+            lines.remove(by_hand)
+        for line in lines:
             _add_line(response.cookies, line)
     if decision.vary:
         if "Vary" in response.headers:

@@ -127,6 +127,7 @@ SHOWN_FAILURES = 12
 _PLAIN_HEADERS = frozenset({"Set-Cookie", "set-cookie", "SET-COOKIE"})
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+_SPLITS = re.compile(r"[\r\n\x00]")
 
 
 # -- cases -----------------------------------------------------------------------------------
@@ -758,6 +759,32 @@ def allowed(cookie: dict[str, Any], granted: frozenset[str]) -> bool:
     return POLICY_BLOCK.category_of(server_name(cookie)) in granted
 
 
+def deliverable(cookie: dict[str, Any], case: Case | None) -> bool:
+    """Whether the contract owes GUARDED this cookie that BARE stored.
+
+    Not when its line holds CR, LF or NUL (a server would split it: consentware drops it), nor
+    the consent cookie written by the app (only the consent route writes it), nor an optional
+    cookie stored where its rule does not say it lives (a withdrawal could not delete it).
+    """
+    if case is not None and any(_SPLITS.search(value) for _, value, _ in case.wire):
+        return False
+    name = server_name(cookie)
+    if name == CONSENT_NAME:
+        return False
+    rule = POLICY_BLOCK.match(name)
+    if rule is None or rule.category == "necessary":
+        return True
+    if not cookie["name"]:
+        return False  # a nameless cookie: no deletion can name it, so it is refused
+    domain = str(cookie["domain"])
+    declared = domain[1:] if domain.startswith(".") else ""
+    if cookie.get("partitionKey") and not rule.partitioned:
+        return False
+    if not str(cookie["name"]).lower().startswith("__host-") and declared not in rule.domains:
+        return False
+    return bool(cookie["path"] == rule.path)
+
+
 def _key(cookie: dict[str, Any]) -> tuple[Any, ...]:
     return (
         cookie["name"],
@@ -876,7 +903,9 @@ def judge(
     """GUARDED must be BARE filtered by consent: report every difference, per case."""
     granted = group.cases[0].allowed
     held = {(c.held.name, c.held.value) for c in group.cases if c.held}
-    expected = [c for c in bare if allowed(c, granted)]
+    expected = [
+        c for c in bare if allowed(c, granted) and deliverable(c, _owner(group, c))
+    ]
     found: list[tuple[str, dict[str, Any]]] = []
     for cookie in guarded:
         if not allowed(cookie, granted):
@@ -891,8 +920,16 @@ def judge(
             continue
         found.append(("leak", cookie))
     missing = [c for c in expected if not any(same_cookie(c, g) for g in guarded)]
+    # The visitor's own choice, as the harness planted it, is the only consent cookie GUARDED
+    # may hold: an app line for it never leaves.
+    planted = group.consent_value
     extra = [
-        g for g in guarded if allowed(g, granted) and not any(same_cookie(g, c) for c in expected)
+        g
+        for g in guarded
+        if allowed(g, granted)
+        and not any(same_cookie(g, c) for c in expected)
+        and not (server_name(g) == CONSENT_NAME and g["value"] == planted and g["path"] == "/")
+        and _bare_answered(g, group, statuses)
     ]
     extra_keys = {_key(g) for g in extra}
     missing_keys = {_key(c) for c in missing}
@@ -910,6 +947,18 @@ def judge(
                 failure.statuses = statuses.get(case.index)
             failures[slot] = failure
     return list(failures.values())
+
+
+def _bare_answered(
+    cookie: dict[str, Any], group: Group, statuses: dict[int, tuple[int, int]] | None
+) -> bool:
+    """Whether BARE's server answered the cookie's case: where it refused a header shape the
+    app wrote (a name with a space, say) and GUARDED sent the header repaired, a necessary
+    cookie only GUARDED delivers is no extra."""
+    case = _owner(group, cookie)
+    if case is None or not statuses or case.index not in statuses:
+        return True
+    return statuses[case.index][0] == 200
 
 
 def _owner(group: Group, cookie: dict[str, Any]) -> Case | None:
