@@ -18,12 +18,12 @@ Example::
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Final, Generic, TypeVar
 
 __all__ = ["MISSING", "BoundedCache"]
 
-K = TypeVar("K", str, tuple[str | None, str | None])
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
@@ -86,7 +86,9 @@ class BoundedCache(Generic[K, V]):
         return self._bytes
 
 
-def _size(key: str | tuple[str | None, str | None]) -> int:
-    if isinstance(key, str):
+def _size(key: object) -> int:
+    if isinstance(key, str | bytes):
         return len(key)
-    return sum(len(part) for part in key if part is not None)
+    if isinstance(key, tuple):
+        return sum(len(part) for part in key if isinstance(part, str | bytes))
+    return 64

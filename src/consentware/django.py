@@ -327,10 +327,10 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
         del response.headers["Set-Cookie"]
     if decision.changed or not headers.intact or (by_hand is not None and not keep_by_hand):
         response.cookies = SimpleCookie()
-        lines = list(decision.set_cookies)
+        decided = list(decision.set_cookies)
         if keep_by_hand:
-            lines.remove(by_hand)
-        for line in lines:
+            decided.remove(by_hand)
+        for line in decided:
             _add_line(response.cookies, line)
     if decision.vary:
         if "Vary" in response.headers:

@@ -37,10 +37,11 @@ from .consent import CLOCK_SKEW_SECONDS, ConsentCookie, ConsentState, SecretKey,
 from .cookies import (
     classification_name,
     classification_names,
-    cookie_place,
+    default_path,
     deletion_header,
     is_safe_name,
     parse_cookie_pairs,
+    read_attributes,
     refusal_deletion,
 )
 from .policy import NECESSARY, CookieRule, Policy
@@ -256,7 +257,16 @@ _TOO_MANY_EXPIRIES: Final = (
 class Enforcer:
     """The decisions for one policy and key, built once and shared by every request."""
 
-    __slots__ = ("_deletions", "_held", "_refusals", "_states", "codec", "consent_name", "policy")
+    __slots__ = (
+        "_deletions",
+        "_held",
+        "_places",
+        "_refusals",
+        "_states",
+        "codec",
+        "consent_name",
+        "policy",
+    )
 
     def __init__(self, policy: Policy, secret_key: SecretKey = None) -> None:
         self.policy = policy
@@ -264,6 +274,9 @@ class Enforcer:
         self.consent_name = policy.consent_cookie.name
         self._deletions: BoundedCache[str, tuple[str, ...]] = BoundedCache(**_NAME_CACHE)
         self._refusals: BoundedCache[str, str | None] = BoundedCache(**_HEADER_CACHE)
+        self._places: BoundedCache[tuple[str, str], bool | tuple[str, str, bool]] = BoundedCache(
+            **_HEADER_CACHE
+        )
         # Both keyed by the request's Cookie header: each distinct header is parsed once.
         self._held: BoundedCache[str, _Held] = BoundedCache(**_HEADER_CACHE)
         self._states: BoundedCache[
@@ -377,6 +390,52 @@ class Enforcer:
         )
         return self._deletions.put(name, lines)
 
+    def verdict(self, name: str, attributes: str, rule: CookieRule) -> bool | tuple[str, str, bool]:
+        """Whether a consented cookie ``name`` set with this attribute text lives where ``rule``
+        says, or, for a line without a valid ``Path``, its (domain, "", partitioned) place to
+        judge at the request's default path. Remembered per (name, attributes): a site's lines
+        repeat the same attribute text whatever their values (the row "Raw ASGI app, in
+        process")."""
+        key = (name, attributes)
+        found = self._places.get(key, MISSING)
+        if found is not MISSING:
+            return found
+        if not is_safe_name(name):
+            _warn_once("undeletable", name[:64], _CANNOT_DELETE_NAME.format(line=name[:64]))
+            return self._places.put(key, False)
+        path, domain, _, _, partitioned = read_attributes(attributes)
+        if name[:7].lower() == "__host-":
+            domain, path = "", "/"  # browsers enforce it whatever the line says
+        place = (domain.lstrip(".").lower(), path, partitioned)
+        if not path:
+            return self._places.put(key, place)
+        return self._places.put(key, self.judge_place(name, rule, place))
+
+    def judge_place(self, name: str, rule: CookieRule, place: tuple[str, str, bool]) -> bool:
+        """Whether a cookie stored at ``place`` (domain, path, partitioned) is where ``rule``
+        says it lives; warns once per rule when it is not."""
+        domain, path, partitioned = place
+        if (
+            (partitioned and not rule.partitioned)
+            or domain not in rule.domains
+            or path != rule.path
+        ):
+            _warn_once(
+                "misplaced",
+                rule.pattern,
+                _MISPLACED.format(
+                    name=name,
+                    pattern=rule.pattern,
+                    domain=domain or "(host-only)",
+                    path=path,
+                    partitioned=", partitioned" if partitioned else "",
+                    declared_domains=list(rule.domains),
+                    declared_path=rule.path,
+                ),
+            )
+            return False
+        return True
+
     def refusal_for(self, set_cookie: str) -> str | None:
         """:func:`~consentware.cookies.refusal_deletion` of a refused line, remembered."""
         cached = self._refusals.get(set_cookie, MISSING)
@@ -464,6 +523,9 @@ class Exchange:
             nothing: _ReportParts = ((), (), (), self.state, policy.mode, self.failed, dropped)
             return Decision((), vary=self._flag.read, changed=False, parts=nothing)
         match = policy.match
+        # match()'s own memo probed first, without a Python call per line (the row "Raw ASGI
+        # app, in process").
+        remembered = policy.remembered_rule
         consent_name = enforcer.consent_name
         block_unknown = policy.unknown_cookies == "block"
         out: list[str] = []
@@ -476,7 +538,9 @@ class Exchange:
         # must not replay this response to another visitor.
         depends = False
         for line, name in zip(set_cookies, classification_names(set_cookies), strict=True):
-            rule = match(name)
+            rule = remembered(name, MISSING)
+            if rule is MISSING:
+                rule = match(name)
             if rule is None:
                 unknown.append(name)
                 unknown_names.warn(name, "set by the response")
@@ -491,7 +555,7 @@ class Exchange:
                 passes = rule.category in granted
                 if rule.category != NECESSARY:
                     depends = True
-                    passes = passes and self._deletable(line, rule)
+                    passes = passes and self._deletable(line, name, rule)
             if passes:
                 setting.add(name)
                 out.append(line)
@@ -530,37 +594,28 @@ class Exchange:
             parts=parts,
         )
 
-    def _deletable(self, line: str, rule: CookieRule) -> bool:
+    def _deletable(self, line: str, name: str, rule: CookieRule) -> bool:
         """Whether a consented line stores its cookie where a withdrawal can delete it.
 
         The policy says where each cookie lives (``domains``, ``path``, ``partitioned``); a
-        cookie stored anywhere else would survive the visitor's withdrawal, so it is refused.
+        cookie stored anywhere else would survive the visitor's withdrawal, so it is refused,
+        as is one no deletion can name (nameless, an unsafe name).
         """
-        place = cookie_place(line)
-        if place is None:
-            _warn_once("undeletable", line[:64], _CANNOT_DELETE_NAME.format(line=line[:64]))
-            return False
-        domain = place.domain_key()
-        path = place.default_path_from(self.path)
-        if place.partitioned and not rule.partitioned:
-            ok = False
-        else:
-            ok = (place.host_prefixed or domain in rule.domains) and path == rule.path
-        if not ok:
-            _warn_once(
-                "misplaced",
-                rule.pattern,
-                _MISPLACED.format(
-                    name=place.name,
-                    pattern=rule.pattern,
-                    domain=domain or "(host-only)",
-                    path=path,
-                    partitioned=", partitioned" if place.partitioned else "",
-                    declared_domains=list(rule.domains),
-                    declared_path=rule.path,
-                ),
-            )
-        return ok
+        # (A control character other than a tab makes a browser ignore the line whole, and the
+        # boundary has dropped CR, LF and NUL: the value and the flags need no look here.)
+        semi = line.find(";")
+        attributes = line[semi:] if semi >= 0 else ""
+        if not line.startswith(name + "="):
+            eq = line.find("=", 0, semi) if semi >= 0 else line.find("=")
+            if eq < 0 or line[:eq].strip(" \t") != name:
+                _warn_once("undeletable", name[:64], _CANNOT_DELETE_NAME.format(line=line[:64]))
+                return False
+        verdict = self.enforcer.verdict(name, attributes, rule)
+        if verdict is True or verdict is False:
+            return verdict
+        # Stored at the request's default path: the verdict depends on the request too.
+        domain, _, partitioned = verdict
+        return self.enforcer.judge_place(name, rule, (domain, default_path(self.path), partitioned))
 
     def leaves_unchanged(self) -> bool:
         """Whether a response without ``Set-Cookie`` lines goes out exactly as it is.
@@ -586,7 +641,9 @@ class Exchange:
         if not header:
             return [], []
         held = self.enforcer._held_cookies(header)
-        held_unknown = [name for name in held.unknown if name not in setting]
+        held_unknown = (
+            [name for name in held.unknown if name not in setting] if held.unknown else []
+        )
         for name in held_unknown:
             unknown_names.warn(name, "held by the browser")
         candidates = held.expirable(self.enforcer.policy, granted)

@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-from ._cache import MISSING, BoundedCache
+from ._cache import MISSING, BoundedCache, Missing
 from ._regex import UnsafePatternError, compile_rule_regex
 
 __all__ = [
@@ -138,6 +138,7 @@ class Policy:
         "expire_unknown",
         "mode",
         "optional_categories",
+        "remembered_rule",
         "rules",
         "source",
         "unknown_cookies",
@@ -151,6 +152,7 @@ class Policy:
     consent_cookie: ConsentCookieSettings
     optional_categories: tuple[str, ...]
     source: Mapping[str, Any]
+    remembered_rule: Callable[[str, Missing], CookieRule | Missing | None]
 
     def __init__(
         self,
@@ -284,6 +286,9 @@ class Policy:
         self._match_cache: BoundedCache[str, CookieRule | None] = BoundedCache(
             max_entries=4096, max_bytes=512 * 1024, max_key_length=REGEX_NAME_LIMIT
         )
+        #: ``remembered_rule(name, MISSING)``: what :meth:`match` answered for ``name`` before,
+        #: or ``MISSING``. One C call, for the per-line hot path of the core.
+        self.remembered_rule = self._match_cache.get
         necessary = [r for r in self.rules if r.category == NECESSARY]
         self._necessary_exact = frozenset(r.pattern for r in necessary if r.kind == "exact")
         self._necessary_prefixes = tuple(r.pattern[:-1] for r in necessary if r.kind == "prefix")

@@ -126,7 +126,7 @@ def lives_where_declared(line: str, policy: Policy, request_path: str = "/") -> 
     withdrawal deletes it): its Domain among the rule's domains, its Path the rule's path,
     not Partitioned unless the rule is. An independent reading of RFC 6265bis 5.6."""
     if any(char in _CTL for char in line):
-        return False  # a browser ignores the line; consentware refuses it
+        return True  # a browser ignores the line whole: it stores nothing, anywhere
     pair, *attributes = line.split(";")
     if "=" not in pair:
         return False
