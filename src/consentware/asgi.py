@@ -126,7 +126,7 @@ class ConsentMiddleware:
                 exc_info=True,
             )
             cookie, gpc = None, None
-        exchange = self.enforcer.begin(cookie, gpc, path=str(scope.get("path", "/")))
+        exchange = self.enforcer.begin(cookie, gpc, path=scope.get("path") or "/")
         state = exchange.state
         scope[ENVIRON_KEY] = state
         scope[POLICY_KEY] = self.policy
@@ -144,15 +144,16 @@ class ConsentMiddleware:
 def _request_headers(scope: Scope) -> tuple[str | None, str | None]:
     """The request's ``Cookie`` headers joined with ``"; "``, and its ``Sec-GPC`` value."""
     cookies: list[str] = []
-    gpc: list[str] = []
+    gpc: str | None = None
     for name, value in scope.get("headers", ()):
         lowered = name.lower()
         if lowered == b"cookie":
             cookies.append(value.decode("latin-1"))
         elif lowered == b"sec-gpc":
-            gpc.append(value.decode("latin-1"))
-    # Every copy counts: joined as a WSGI server joins repeated headers.
-    return ("; ".join(cookies) if cookies else None), (", ".join(gpc) if gpc else None)
+            # Every copy counts: joined as a WSGI server joins repeated headers.
+            text = value.decode("latin-1")
+            gpc = text if gpc is None else f"{gpc}, {text}"
+    return ("; ".join(cookies) if cookies else None), gpc
 
 
 class _ConsentSend:

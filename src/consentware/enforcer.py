@@ -36,7 +36,6 @@ from ._cache import MISSING, BoundedCache
 from .consent import CLOCK_SKEW_SECONDS, ConsentCookie, ConsentState, SecretKey, _ReadFlag
 from .cookies import (
     classification_name,
-    classification_names,
     default_path,
     deletion_header,
     is_safe_name,
@@ -137,7 +136,10 @@ class Decision:
         if report is None:
             parts = self._parts
             assert parts is not None
-            report = Report(*parts)
+            blocked, expired, unknown, state, mode, failed, dropped = parts
+            report = Report(
+                tuple(blocked), tuple(expired), tuple(unknown), state, mode, failed, tuple(dropped)
+            )
             self._report = report
         return report
 
@@ -162,13 +164,13 @@ class Decision:
 
 
 _ReportParts = tuple[
-    tuple[str, ...],
-    tuple[str, ...],
-    tuple[str, ...],
+    Sequence[str],
+    Sequence[str],
+    Sequence[str],
     "ConsentState | None",
     str,
     bool,
-    tuple[str, ...],
+    Sequence[str],
 ]
 
 
@@ -517,7 +519,6 @@ class Exchange:
         enforcer = self.enforcer
         policy = enforcer.policy
         granted = self.state._granted
-        dropped = tuple(dropped)
         if not set_cookies and self._holds_nothing_to_report(granted):
             # Nothing set, nothing held to expire or report: the usual asset or API response.
             nothing: _ReportParts = ((), (), (), self.state, policy.mode, self.failed, dropped)
@@ -537,7 +538,13 @@ class Exchange:
         # Whether any line's fate depends on the consent, kept or refused: then a shared cache
         # must not replay this response to another visitor.
         depends = False
-        for line, name in zip(set_cookies, classification_names(set_cookies), strict=True):
+        for line in set_cookies:
+            # classification_name()'s fast path, inlined (the row "Raw ASGI app, in process").
+            eq = line.find("=")
+            if eq > 0 and line.find(";", 0, eq) < 0 and (name := line[:eq]).isprintable():
+                name = name.strip(" ") or classification_name(line)
+            else:
+                name = classification_name(line)
             rule = remembered(name, MISSING)
             if rule is MISSING:
                 rule = match(name)
@@ -575,15 +582,8 @@ class Exchange:
             if name not in unknown:
                 unknown.append(name)
         mode = policy.mode
-        parts = (
-            tuple(blocked),
-            tuple(expired),
-            tuple(unknown),
-            self.state,
-            mode,
-            self.failed,
-            dropped,
-        )
+        # The report's parts, made tuples only if someone reads the report.
+        parts = (blocked, expired, unknown, self.state, mode, self.failed, dropped)
         if mode == "report":
             return Decision(tuple(set_cookies), vary=self._flag.read, changed=False, parts=parts)
         changed = bool(blocked) or bool(expired)
