@@ -69,6 +69,8 @@ REFUSED = [
     pytest.param(r"a*+", "quantifier after a quantifier", id="possessive"),
     pytest.param(r"[a-z]?" * 100 + "x", "too many optional parts", id="product-too-large"),
     pytest.param("(a|b)" * 150, "too long", id="too-many-positions"),
+    pytest.param("(" * 40 + "a" + ")" * 40, "nested deeper", id="deep-nesting"),
+    pytest.param("(" * 5000 + "a" + ")" * 5000, "nested deeper", id="deeper-than-recursion"),
 ]
 
 

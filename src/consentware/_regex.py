@@ -34,6 +34,7 @@ __all__ = ["MAX_POSITIONS", "UnsafePatternError", "check_pattern", "compile_rule
 
 #: The largest pattern accepted, in character positions (after analysis).
 MAX_POSITIONS: Final = 200
+_MAX_DEPTH: Final = 32
 _ASCII_ALL: Final = (1 << 128) - 1
 _META: Final = frozenset(".^$*+?{}[]\\|()")
 # Pairs of transitions the load-time check may examine: a few hundred milliseconds at most.
@@ -151,6 +152,7 @@ class _Parser:
     def __init__(self, pattern: str) -> None:
         self.text = pattern
         self.at = 0
+        self.depth = 0
         self.automaton = _Automaton()
 
     def fail(self, reason: str) -> UnsafePatternError:
@@ -245,6 +247,15 @@ class _Parser:
         return self.automaton.position(_literal(char))
 
     def group(self) -> _Node:
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise self.fail(f"groups nested deeper than {_MAX_DEPTH}")
+        try:
+            return self._group()
+        finally:
+            self.depth -= 1
+
+    def _group(self) -> _Node:
         self.at += 1
         if self.text.startswith("?:", self.at):
             self.at += 2
