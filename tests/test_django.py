@@ -208,6 +208,42 @@ def test_a_set_cookie_header_set_by_hand_is_decided_too() -> None:
     assert lines(response) == []
 
 
+def test_a_middleware_outside_consentware_can_still_edit_and_set_cookies() -> None:
+    def view(request: Any) -> HttpResponse:
+        response = HttpResponse()
+        response.set_cookie("sessionid", "s1")
+        return response
+
+    _, response = run(view, "_ga=GA1.old")
+    # What an outer middleware does after consentware decided: force Secure on every kept
+    # cookie, set one of its own, and replace one that is already there.
+    response.cookies["sessionid"]["secure"] = True
+    response.set_cookie("outer", "o1")
+    response.set_cookie("sessionid", "s2", httponly=True)
+    sent = lines(response)
+    assert any(line.startswith("outer=o1") for line in sent)
+    (session,) = [line for line in sent if line.startswith("sessionid=")]
+    assert session.startswith("sessionid=s2")
+    assert "HttpOnly" in session
+    (deletion,) = [line for line in sent if line.startswith("_ga=")]
+    assert "Max-Age=0" in deletion
+    with pytest.raises(TypeError, match="set_cookie"):
+        response.cookies["_ga"]["secure"] = True
+
+
+def test_an_edit_of_a_kept_cookie_renders_its_line_again() -> None:
+    def view(request: Any) -> HttpResponse:
+        response = HttpResponse()
+        response.set_cookie("sessionid", "s1")
+        return response
+
+    _, response = run(view)
+    response.cookies["sessionid"]["samesite"] = "Strict"
+    (line,) = lines(response)
+    assert "SameSite=Strict" in line
+    assert response.cookies["sessionid"]["samesite"] == "Strict"
+
+
 def test_vary_is_merged_with_what_the_view_set() -> None:
     def view(request: Any) -> HttpResponse:
         response = HttpResponse()

@@ -39,10 +39,10 @@ logged with its traceback on logger ``consentware``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http.cookies import CookieError, Morsel, SimpleCookie
-from typing import Any, Final
+from http.cookies import Morsel, SimpleCookie
+from typing import Any, Final, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -54,7 +54,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from markupsafe import Markup
 
-from ._headers import checked_status, decide_text_headers, read_headers
+from ._headers import decide_text_headers, read_headers
 from .banner import inject, injection_point
 from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey, derive_secret_key
 from .consent_mode import gtag_consent_script
@@ -236,9 +236,10 @@ class ConsentMiddleware:
         answer = self.endpoint.respond(_endpoint_request(request), exchange)
         headers = decide_text_headers(answer.exchange or exchange, answer.headers, self.on_report)
         response = HttpResponse(answer.body, status=answer.status)
+        response.cookies = jar = _RenderedJar()
         for name, value in headers:
             if name.lower() == "set-cookie":
-                _add_line(response.cookies, value)
+                _add_line(jar, value)
             else:
                 response.headers[name] = value
         return response
@@ -298,14 +299,14 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
 
     The core sees exactly what Django's handlers will write: every header of
     ``response.headers`` and each morsel's full :meth:`~http.cookies.Morsel.OutputString`.
+    Each morsel is rendered once, here; the handlers then write the rendered lines.
     """
-    cookies: SimpleCookie = response.cookies
     if not _clean_reason(response):
         # Django's WSGI handler writes the reason phrase raw into the status line.
         response.reason_phrase = None
+    rendered = [(key, morsel, morsel.OutputString()) for key, morsel in response.cookies.items()]
     items = list(response.items())
-    lines = [("Set-Cookie", morsel.OutputString()) for morsel in cookies.values()]
-    headers = read_headers([*items, *lines], str)
+    headers = read_headers([*items, *(("Set-Cookie", line) for _, _, line in rendered)], str)
     try:
         decision = exchange.decide(headers.set_cookies, dropped=headers.dropped)
     except Exception as exc:
@@ -325,13 +326,11 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
         response.headers = ResponseHeaders(dict(headers.others))
     elif by_hand is not None and not keep_by_hand:
         del response.headers["Set-Cookie"]
-    if decision.changed or not headers.intact or (by_hand is not None and not keep_by_hand):
-        response.cookies = SimpleCookie()
+    if rendered or decision.changed or not headers.intact or by_hand is not None:
         decided = list(decision.set_cookies)
         if keep_by_hand:
             decided.remove(by_hand)
-        for line in decided:
-            _add_line(response.cookies, line)
+        response.cookies = _rendered_jar(decided, rendered)
     if decision.vary:
         if "Vary" in response.headers:
             patch_vary_headers(response, ("Cookie",))
@@ -342,46 +341,120 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
 
 
 def _clean_reason(response: Any) -> bool:
-    reason = getattr(response, "_reason_phrase", None)
-    return reason is None or checked_status(f"200 {reason}") == f"200 {reason}"
+    reason = response.reason_phrase
+    return type(reason) is str and not ("\r" in reason or "\n" in reason or "\x00" in reason)
 
 
-class _LineMorsel(Morsel[str]):
-    """A ``Set-Cookie`` value written by the core, emitted verbatim by Django's handlers.
+def _rendered_jar(lines: Sequence[str], rendered: Sequence[tuple[str, Any, str]]) -> _RenderedJar:
+    """A ``response.cookies`` whose entries write ``lines`` as they are, in order.
 
-    Django renders ``response.cookies`` with ``morsel.output(header="")``, which calls
-    :meth:`OutputString`; a ``SimpleCookie`` holds one morsel per key, so the core's lines
-    (several for one name, one per domain) cannot be rebuilt as ordinary morsels without
-    re-implementing them. The key and value are set too, for Django's test client.
+    A kept line keeps its morsel's key and attributes; a line consentware wrote is keyed by its
+    cookie's name (``name#1``... when several delete one name in several places).
+    """
+    origins = {line: (key, morsel) for key, morsel, line in rendered}
+    jar = _RenderedJar()
+    for line in lines:
+        origin = origins.pop(line, None)
+        if origin is not None:
+            key, morsel = origin
+            cookie = _RenderedCookie(morsel.key, morsel.value, morsel.coded_value, line, morsel)
+        else:
+            key, cookie = _new_cookie(line)
+        _put(jar, key, cookie)
+    return jar
+
+
+class _RenderedCookie:
+    """One ``Set-Cookie`` line, rendered already, where ``response.cookies`` holds a morsel.
+
+    Django's handlers write each entry with ``output(header="")``; so does this, without
+    rendering again (a morsel's rendering costs as much as all of consentware's decision).
+    ``key``, ``value`` and ``coded_value`` serve Django's test client, and a kept cookie's
+    attributes stay readable (``cookie["max-age"]``).
     """
 
-    def __init__(self, key: str, value: str, line: str) -> None:
-        super().__init__()
-        self.set(key, value, value)
+    __slots__ = ("_attributes", "coded_value", "key", "line", "value")
+
+    def __init__(
+        self,
+        key: str,
+        value: str,
+        coded_value: str,
+        line: str,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.key = key
+        self.value = value
+        self.coded_value = coded_value
         self.line = line
+        self._attributes: Mapping[str, Any] = attributes if attributes is not None else {}
 
     def OutputString(self, attrs: Any = None) -> str:  # noqa: N802 (the stdlib's name)
         return self.line
 
+    def output(self, attrs: Any = None, header: str = "Set-Cookie:") -> str:
+        return f"{header} {self.line}"
+
+    def __getitem__(self, attribute: str) -> Any:
+        return self._attributes[attribute]
+
+    def __setitem__(self, attribute: str, value: Any) -> None:
+        # A middleware outside consentware may still edit a kept cookie (forcing Secure, say):
+        # the edit goes to its morsel, and the line is rendered again from it.
+        morsel = self._attributes
+        if not isinstance(morsel, Morsel):
+            raise TypeError(
+                f"cannot set {attribute!r} on the cookie line consentware wrote ({self.line!r}); "
+                "set the cookie again with response.set_cookie() instead"
+            )
+        morsel[attribute] = value
+        self.line = morsel.OutputString()
+
+    def get(self, attribute: str, default: Any = None) -> Any:
+        return self._attributes.get(attribute, default)
+
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_LineMorsel, (self.key, self.value, self.line))
+        attributes = dict(self._attributes)
+        return (_RenderedCookie, (self.key, self.value, self.coded_value, self.line, attributes))
+
+    def __repr__(self) -> str:
+        return f"<_RenderedCookie {self.line!r}>"
 
 
-def _add_line(cookies: SimpleCookie, line: str) -> None:
+def _new_cookie(line: str) -> tuple[str, _RenderedCookie]:
     name = classification_name(line)
     pair = line.split(";", 1)[0]
     value = pair.split("=", 1)[1].strip() if "=" in pair else ""
-    try:
-        morsel = _LineMorsel(name, value, line)
-    except CookieError:
-        # The key only names the morsel inside Django; the line carries the real name.
-        morsel = _LineMorsel("consentware-line", "", line)
-    key = morsel.key
-    index = 1
-    while key in cookies:
-        key = f"{morsel.key}#{index}"
+    return name or "consentware-line", _RenderedCookie(name, value, value, line)
+
+
+class _RenderedJar(SimpleCookie):
+    """``response.cookies`` holding rendered lines: a :class:`_RenderedCookie` is kept as it is
+    (``SimpleCookie`` would encode anything but a Morsel as a new cookie's value), also when
+    the response is pickled and restored (Django's cache)."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if isinstance(value, _RenderedCookie):
+            dict.__setitem__(cast("dict[str, Any]", self), key, value)
+            return
+        if isinstance(self.get(key), _RenderedCookie):
+            # set_cookie() of a name already here (a middleware outside consentware): the
+            # stdlib would update the entry in place, so the rendered line makes room for it.
+            dict.__delitem__(cast("dict[str, Any]", self), key)
+        super().__setitem__(key, value)
+
+
+def _put(jar: _RenderedJar, key: str, cookie: _RenderedCookie) -> None:
+    unique, index = key, 1
+    while unique in jar:
+        unique = f"{key}#{index}"
         index += 1
-    cookies[key] = morsel
+    jar[unique] = cookie
+
+
+def _add_line(cookies: _RenderedJar, line: str) -> None:
+    key, cookie = _new_cookie(line)
+    _put(cookies, key, cookie)
 
 
 def _warn_undeclared_django_cookies(policy: Policy) -> None:
