@@ -341,9 +341,9 @@ def decide_headers(
     every ``Set-Cookie`` line is dropped rather than one let through.
     """
     try:
-        if on_report is None and exchange.leaves_unchanged():
+        if on_report is None:
             items = headers if type(headers) is list else list(headers)
-            if _clean_and_cookieless(items, native):
+            if _clean_and_cookieless(items, native) and exchange.leaves_unchanged():
                 # No cookie set, none held to expire, consent not read: the usual asset or
                 # API response goes out as it came (the rows "Starlette hello-world").
                 return None if keep_original else list(items)
