@@ -23,6 +23,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 SECRET_KEY = "benchmark-secret-key"
+
+
 def _policy() -> Policy:
     """The default policy, with ``_ga`` declared where the benchmark app sets it."""
     source = dict(Policy.default().source)

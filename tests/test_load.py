@@ -58,6 +58,7 @@ APP_COOKIES = {
     "_fbp": "third_party",
     "mystery": None,
 }
+APP_PATHS = {"prefs": "/app"}
 HOLDABLE = ("sessionid", "_ga", "prefs", "_fbp", "mystery", "_ga_X1", "ads7")
 
 
@@ -69,7 +70,8 @@ def _answer(query: str, state: Any) -> tuple[bytes, list[tuple[str, str]]]:
     body = json.dumps(
         {"rid": rid, "granted": sorted(state.granted), "decided": state.decided}
     ).encode()
-    cookies = [f"{name}={rid}; Path=/" for name in APP_COOKIES]
+    # Each where the policy declares it (prefs lives under /app): consented, each may pass.
+    cookies = [f"{name}={rid}; Path={APP_PATHS.get(name, '/')}" for name in APP_COOKIES]
     return body, [("Set-Cookie", line) for line in cookies]
 
 
@@ -157,8 +159,10 @@ def check(case: Case, response: httpx.Response) -> str | None:
     allowed = {name for name, cat in APP_COOKIES.items() if cat is not None and cat in case.granted}
     if kept != allowed:
         return f"{case.rid}: kept {sorted(kept)}, consent allows {sorted(allowed)}"
-    if deleted != case.expired:
-        return f"{case.rid}: expired {sorted(deleted)}, expected {sorted(case.expired)}"
+    # A refused line is replaced by its deletion, so the browser's copy goes too.
+    expected = case.expired | (APP_COOKIES.keys() - allowed)
+    if deleted != expected:
+        return f"{case.rid}: expired {sorted(deleted)}, expected {sorted(expected)}"
     return None
 
 
@@ -294,7 +298,8 @@ def test_the_checker_catches_bleeding() -> None:
         for name, category in APP_COOKIES.items()
         if category in case.granted
     ]
-    lines += [("set-cookie", f"{name}=; Max-Age=0; Path=/") for name in case.expired]
+    refused = {n for n, category in APP_COOKIES.items() if category not in case.granted}
+    lines += [("set-cookie", f"{name}=; Max-Age=0; Path=/") for name in case.expired | refused]
     good = httpx.Response(200, headers=lines, content=body)
     assert check(case, good) is None
     bled = httpx.Response(
@@ -305,3 +310,5 @@ def test_the_checker_catches_bleeding() -> None:
         200, headers=[*lines, ("set-cookie", f"mystery={case.rid}")], content=body
     )
     assert check(case, leaked) is not None
+    undeleted = httpx.Response(200, headers=lines[:-1], content=body)
+    assert check(case, undeleted) is not None

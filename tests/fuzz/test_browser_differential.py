@@ -903,9 +903,7 @@ def judge(
     """GUARDED must be BARE filtered by consent: report every difference, per case."""
     granted = group.cases[0].allowed
     held = {(c.held.name, c.held.value) for c in group.cases if c.held}
-    expected = [
-        c for c in bare if allowed(c, granted) and deliverable(c, _owner(group, c))
-    ]
+    expected = [c for c in bare if allowed(c, granted) and deliverable(c, _owner(group, c))]
     found: list[tuple[str, dict[str, Any]]] = []
     for cookie in guarded:
         if not allowed(cookie, granted):
