@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 from consentware import ConsentCookie, Policy
-from consentware.policy import DEFAULT_POLICY
+from consentware.core.presets import DEFAULT_POLICY
 
 from ._apps import SECRET_KEY, wsgi_environ
 

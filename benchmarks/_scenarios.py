@@ -11,7 +11,7 @@ from typing import Any
 
 from consentware import Policy
 from consentware.asgi import ConsentMiddleware as ASGIConsent
-from consentware.policy import DEFAULT_POLICY
+from consentware.core.presets import DEFAULT_POLICY
 from consentware.wsgi import ConsentMiddleware as WSGIConsent
 
 from ._apps import (

@@ -1,22 +1,12 @@
-"""Shared fixtures: the shared data folder and a clean unknown-name warning memory."""
+"""Shared fixtures: the shared data folder."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from consentware.enforcer import unknown_names
-
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_unknown_names() -> Iterator[None]:
-    unknown_names.reset()
-    yield
-    unknown_names.reset()
 
 
 @pytest.fixture

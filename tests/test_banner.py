@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 import consentware
 from consentware import ConsentCookie, ConsentState, Policy, banner_html
-from consentware.banner import assets
+from consentware.web.banner import assets
 from tests.test_endpoint import FORM, KINDS, ORIGIN, call, consent_value, middleware
 
 
@@ -254,7 +254,7 @@ def test_submitting_the_banner_form_records_the_choice(
 
 
 def test_assets_are_package_data() -> None:
-    folder = resources.files("consentware").joinpath("static")
+    folder = resources.files("consentware.web").joinpath("static")
     for name in ("banner.js", "banner.css"):
         assert folder.joinpath(name).read_bytes() == assets()[name].body
 

@@ -6,11 +6,14 @@ chooses them: unique 7 KB names once filled the name-match memo to about 33 MiB.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from consentware import ConsentCookie, Policy
-from consentware._cache import MISSING, BoundedCache
-from consentware.enforcer import UNKNOWN_WARNING_LIMIT, Enforcer, unknown_names
+from consentware.core._cache import MISSING, BoundedCache
+from consentware.core._log import WARNING_LIMIT as UNKNOWN_WARNING_LIMIT
+from consentware.core.enforcer import Enforcer
 
 
 def test_a_bounded_cache_forgets_once_over_its_bytes() -> None:
@@ -63,6 +66,16 @@ def test_the_unknown_name_memory_keeps_no_names_and_stays_bounded() -> None:
     enforcer = Enforcer(Policy.default())
     for index in range(3 * UNKNOWN_WARNING_LIMIT):
         enforcer.begin(None, None).decide([f"tracker{index}_" + "y" * 7000 + "=1"])
-    seen = unknown_names._seen
-    assert len(seen) <= UNKNOWN_WARNING_LIMIT + 1
+    seen = enforcer.warnings._seen
+    assert len(enforcer.warnings) <= UNKNOWN_WARNING_LIMIT + 1
     assert all(isinstance(item, int) for item in seen)  # hashes, never the 7 KB names
+
+
+def test_warnings_belong_to_their_enforcer(caplog: pytest.LogCaptureFixture) -> None:
+    """No global warning memory: a second middleware warns about the same name again."""
+    first, second = Enforcer(Policy.default()), Enforcer(Policy.default())
+    with caplog.at_level(logging.WARNING, logger="consentware"):
+        for enforcer in (first, first, second):
+            enforcer.begin(None, None).decide(["mystery=1"])
+    warned = [r for r in caplog.records if "'mystery'" in r.getMessage()]
+    assert len(warned) == 2

@@ -13,7 +13,7 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from consentware import ENVIRON_KEY, NECESSARY, ConsentCookie, ConsentState, Policy, get_consent
-from consentware.consent import CLOCK_SKEW_SECONDS, MAX_VALUE_BYTES, SALT
+from consentware.core.codec import CLOCK_SKEW_SECONDS, MAX_VALUE_BYTES, SALT
 
 NOW = 1_764_400_000  # a fixed clock: 2025-11-29T07:06:40Z
 DAY = 86_400

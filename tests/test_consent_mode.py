@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup
 
 from consentware import ConsentCookie, ConsentState, Policy
-from consentware.consent_mode import (
+from consentware.web.consent_mode import (
     CONSENT_MODE_TYPES,
     consent_mode_defaults,
     gtag_consent_script,

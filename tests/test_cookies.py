@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consentware.cookies import (
+from consentware.core.cookies import (
     browser_name_value,
     classification_name,
     deletion_header,

@@ -29,9 +29,9 @@ from examples.django_project import settings as example_settings
 import consentware
 import consentware.django as consentware_django
 from consentware import ConsentCookie, Policy, get_consent
-from consentware.consent import derive_secret_key
+from consentware.core.codec import derive_secret_key
+from consentware.core.exchange import Exchange
 from consentware.django import ConsentMiddleware, context_processor, load_config
-from consentware.enforcer import Exchange
 from tests.support.cookies import set_names
 
 EXAMPLE: dict[str, Any] = {

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from consentware import ConsentCookie, Policy, Report
 from consentware.asgi import ConsentMiddleware as AsgiMiddleware
-from consentware.endpoint import MAX_BODY_BYTES, safe_next
+from consentware.web.endpoint import MAX_BODY_BYTES, safe_next
 from consentware.wsgi import ConsentMiddleware as WsgiMiddleware
 
 HOST = "shop.example"
@@ -914,7 +914,7 @@ def test_assets_have_etag_cache_headers_and_304(kind: str, name: str, content_ty
 
 
 def test_versioned_asset_url_is_cached_for_good(kind: str) -> None:
-    from consentware.banner import assets
+    from consentware.web.banner import assets
 
     version = assets()["banner.js"].version
     answer = call(kind, middleware(kind), "GET", "/_consent/banner.js", query=f"v={version}")
@@ -973,7 +973,7 @@ def test_mounted_app_serves_the_routes_below_its_mount_point(kind: str) -> None:
 @settings(max_examples=300, deadline=None)
 def test_any_body_gets_a_clean_answer(body: bytes, content_type: str) -> None:
     from consentware import Enforcer
-    from consentware.endpoint import ConsentEndpoint, EndpointRequest
+    from consentware.web.endpoint import ConsentEndpoint, EndpointRequest
 
     enforcer = Enforcer(Policy.default())
     request = EndpointRequest(

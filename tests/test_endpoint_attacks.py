@@ -23,7 +23,7 @@ import pytest
 
 from consentware import ConsentCookie, Policy
 from consentware.asgi import ConsentMiddleware as AsgiMiddleware
-from consentware.endpoint import MAX_BODY_BYTES
+from consentware.web.endpoint import MAX_BODY_BYTES
 from consentware.wsgi import ConsentMiddleware as WsgiMiddleware
 from tests.fuzz import drivers
 from tests.fuzz.strategies import FUZZ_POLICY_DATA

@@ -16,8 +16,8 @@ import pytest
 
 from consentware import ConsentCookie, Policy
 from consentware.asgi import ConsentMiddleware as AsgiMiddleware
-from consentware.endpoint import ConsentEndpoint
-from consentware.enforcer import Exchange
+from consentware.core.exchange import Exchange
+from consentware.web.endpoint import ConsentEndpoint
 from consentware.wsgi import ConsentMiddleware as WsgiMiddleware
 from tests.fuzz import drivers
 from tests.fuzz.strategies import FUZZ_POLICY_DATA

@@ -15,7 +15,7 @@ from flask import Flask, render_template_string, session
 
 import consentware
 from consentware import ConsentCookie, Policy, get_consent
-from consentware.consent import derive_secret_key
+from consentware.core.codec import derive_secret_key
 from consentware.flask import EXTENSION_KEY, Consentware, FlaskConsent, consent
 from consentware.wsgi import ConsentMiddleware
 from tests.support.cookies import set_names

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from consentware import NECESSARY, Policy
-from consentware.cookies import browser_name_value, classification_name, refusal_deletion
-from consentware.enforcer import Enforcer
+from consentware.core.cookies import browser_name_value, classification_name, refusal_deletion
+from consentware.core.enforcer import Enforcer
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "http-state" / "parser.json"
 

@@ -13,7 +13,7 @@ import pytest
 
 from consentware import ConsentCookie, Policy
 from consentware.asgi import ConsentMiddleware as AsgiMiddleware
-from consentware.banner import (
+from consentware.web.banner import (
     BANNER_MARKER,
     MAX_INJECT_BYTES,
     inject,

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from consentware import ConsentCookie, Policy
-from consentware.pages import COLUMNS, policy_document, policy_markdown, policy_page
+from consentware.web.pages import COLUMNS, policy_document, policy_markdown, policy_page
 from tests.test_banner import Tree
 from tests.test_endpoint import KINDS, call, middleware
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from consentware import NECESSARY, Policy
-from consentware.policy import CONSENT_MODE_TYPES, DEFAULT_POLICY
+from consentware import NECESSARY, Policy, PolicyError
+from consentware.core.policy import CONSENT_MODE_TYPES
+from consentware.core.presets import DEFAULT_POLICY
 
 
 def _base() -> dict[str, Any]:
@@ -485,15 +486,27 @@ def test_from_toml_invalid_toml_names_the_file(tmp_path: Path) -> None:
     assert str(info.value).startswith(f"{path}: invalid TOML")
 
 
-def test_from_toml_schema_error_names_the_key(tmp_path: Path) -> None:
+def test_from_toml_schema_error_names_the_file_and_the_key(tmp_path: Path) -> None:
     path = tmp_path / "cookies.toml"
     path.write_text(
         '[[cookies]]\nname = "a"\ncategory = "necessary"\n'
         '[[cookies]]\nname = "b"\ncategory = "stats"\n',
         encoding="utf-8",
     )
-    with pytest.raises(ValueError, match=r"^cookies\[1\]\.category: unknown category 'stats'"):
+    with pytest.raises(PolicyError) as caught:
         Policy.from_toml(path)
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert (error.file, error.path) == (str(path), "cookies[1].category")
+    assert error.reason.startswith("unknown category 'stats'")
+    assert str(error).startswith(f"{path}: cookies[1].category: unknown category 'stats'")
+
+
+def test_from_dict_errors_carry_the_path() -> None:
+    with pytest.raises(PolicyError) as caught:
+        Policy.from_dict({"categories": {"stats": {"gpc_opt_out": "yes"}}})
+    assert caught.value.path == "categories.stats.gpc_opt_out"
+    assert caught.value.file is None
 
 
 def test_from_toml_missing_file_raises_os_error(tmp_path: Path) -> None:

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from werkzeug.sansio.http import parse_cookie
 
 from consentware import NECESSARY, ConsentCookie, ConsentState, Policy
-from consentware.cookies import (
+from consentware.core.cookies import (
     browser_name_value,
     classification_name,
     parse_cookie_pairs,
     refusal_deletion,
 )
-from consentware.enforcer import Enforcer
+from consentware.core.enforcer import Enforcer
 
 NOW = 1_764_400_000.0
 # CONSENTWARE_EXAMPLES raises the number of examples per property for a longer run.

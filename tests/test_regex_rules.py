@@ -1,6 +1,6 @@
 """``re:`` rules cannot be driven into backtracking by what a request sends.
 
-The load-time check (``consentware._regex``) refuses every pattern that lets two ways of
+The load-time check (``consentware.core._regex``) refuses every pattern that lets two ways of
 matching the same characters both repeat, and every construct outside the safe subset. The
 worst patterns we know (the classic ReDoS shapes, and ones built against this check) are
 refused by name; every accepted pattern runs in linear time on the inputs built to hurt it.
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consentware import Policy
-from consentware._regex import UnsafePatternError, check_pattern, compile_rule_regex
+from consentware.core._regex import UnsafePatternError, check_pattern, compile_rule_regex
 
 # (pattern, a name it matches, a name it does not)
 ACCEPTED = [

@@ -503,7 +503,7 @@ def test_a_partitioned_rule_lets_its_cookie_through_and_expires_it_there() -> No
             "cookies": [{"name": "_ga", "category": "statistical", "partitioned": True}],
         }
     )
-    from consentware.enforcer import Enforcer
+    from consentware.core.enforcer import Enforcer
 
     consent = f"cookies_preferences={ConsentCookie(policy).dumps(['statistical'])}"
     line = "_ga=1; Path=/; Secure; Partitioned"
@@ -514,7 +514,7 @@ def test_a_partitioned_rule_lets_its_cookie_through_and_expires_it_there() -> No
 
 
 def test_http_prefixed_cookies_are_deleted_with_httponly() -> None:
-    from consentware.enforcer import Enforcer
+    from consentware.core.enforcer import Enforcer
 
     policy = Policy.from_dict(
         {
@@ -527,7 +527,8 @@ def test_http_prefixed_cookies_are_deleted_with_httponly() -> None:
 
 
 def test_thousands_of_held_refused_names_cost_a_bounded_response() -> None:
-    from consentware.enforcer import MAX_EXPIRIES, Enforcer
+    from consentware.core.enforcer import Enforcer
+    from consentware.core.exchange import MAX_EXPIRIES
 
     header = "; ".join(f"_ga_{index}=1" for index in range(3000))
     decision = Enforcer(POLICY).begin(header, None).decide([])

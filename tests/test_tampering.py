@@ -22,7 +22,7 @@ from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
 
 from consentware import ConsentCookie, Policy
 from consentware.asgi import ConsentMiddleware as AsgiMiddleware
-from consentware.consent import SALT
+from consentware.core.codec import SALT
 from consentware.wsgi import ConsentMiddleware as WsgiMiddleware
 from tests.fuzz import drivers
 from tests.fuzz.strategies import FUZZ_POLICY_DATA

@@ -25,18 +25,22 @@ import operator
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._headers import decide_byte_headers, read_headers
-from .banner import banner_html, inject, injection_point, wants_banner, with_content_length
-from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey
-from .endpoint import (
+from ._boundary import decide_byte_headers, read_headers
+from .core._log import WarnOnce, log_safely
+from .core.codec import SecretKey
+from .core.decision import ReportCallback
+from .core.enforcer import Enforcer
+from .core.exchange import Exchange
+from .core.policy import Policy
+from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
+from .web.banner import banner_html, inject, injection_point, wants_banner, with_content_length
+from .web.endpoint import (
     DEFAULT_PREFIX,
     PREFIX_KEY,
     ConsentEndpoint,
     EndpointRequest,
     body_limit,
 )
-from .enforcer import Enforcer, Exchange, ReportCallback, log_safely
-from .policy import Policy
 
 __all__ = ["ConsentMiddleware"]
 
@@ -170,7 +174,7 @@ class _ConsentSend:
         if message["type"] in _FILTERED_MESSAGES:
             message = self._filtered(message)
         elif "headers" in message:
-            message = _without_cookies(message)
+            message = _without_cookies(message, self.exchange.enforcer.warnings)
         await self.send(message)
 
     def _filtered(self, message: Message) -> Message:
@@ -180,9 +184,9 @@ class _ConsentSend:
         return {**message, "headers": headers}
 
 
-def _without_cookies(message: Message) -> Message:
+def _without_cookies(message: Message, warnings: WarnOnce) -> Message:
     """Another message with headers (trailers, say): no cookie may ride on it."""
-    headers = read_headers(message["headers"], bytes)
+    headers = read_headers(message["headers"], bytes, warnings)
     if headers.set_cookies:
         log_safely(
             logging.ERROR,

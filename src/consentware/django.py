@@ -54,14 +54,18 @@ from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from markupsafe import Markup
 
-from ._headers import decide_text_headers, read_headers
-from .banner import inject, injection_point
-from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey, derive_secret_key
-from .consent_mode import gtag_consent_script
-from .cookies import classification_name
-from .endpoint import PREFIX_KEY, ConsentEndpoint, EndpointRequest, body_limit
-from .enforcer import Decision, Enforcer, Exchange, ReportCallback, deliver_report, log_safely
-from .policy import Policy
+from ._boundary import decide_text_headers, read_headers
+from .core._log import log_safely
+from .core.codec import SecretKey, derive_secret_key
+from .core.cookies import classification_name
+from .core.decision import Decision, ReportCallback, deliver_report
+from .core.enforcer import Enforcer
+from .core.exchange import Exchange
+from .core.policy import Policy
+from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
+from .web.banner import inject, injection_point
+from .web.consent_mode import gtag_consent_script
+from .web.endpoint import PREFIX_KEY, ConsentEndpoint, EndpointRequest, body_limit
 
 __all__ = ["ConsentMiddleware", "DjangoConsentConfig", "context_processor", "load_config"]
 
@@ -306,7 +310,8 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
         response.reason_phrase = None
     rendered = [(key, morsel, morsel.OutputString()) for key, morsel in response.cookies.items()]
     items = list(response.items())
-    headers = read_headers([*items, *(("Set-Cookie", line) for _, _, line in rendered)], str)
+    lines = (("Set-Cookie", line) for _, _, line in rendered)
+    headers = read_headers([*items, *lines], str, exchange.enforcer.warnings)
     try:
         decision = exchange.decide(headers.set_cookies, dropped=headers.dropped)
     except Exception as exc:
@@ -358,6 +363,15 @@ def _rendered_jar(lines: Sequence[str], rendered: Sequence[tuple[str, Any, str]]
         if origin is not None:
             key, morsel = origin
             cookie = _RenderedCookie(morsel.key, morsel.value, morsel.coded_value, line, morsel)
+        elif not line.isascii():
+            # Django's ASGI handler encodes response.cookies as ASCII: a deletion naming a
+            # latin-1 Path would crash the whole response. The refused line is gone already.
+            log_safely(
+                logging.WARNING,
+                "consentware could not write the deletion %r (not ASCII); it is left out",
+                line[:80],
+            )
+            continue
         else:
             key, cookie = _new_cookie(line)
         _put(jar, key, cookie)

@@ -54,9 +54,10 @@ from flask import Flask, current_app, request
 from markupsafe import Markup
 from werkzeug.local import LocalProxy
 
-from .consent import ConsentState, SecretKey, derive_secret_key, get_consent
-from .consent_mode import gtag_consent_script
-from .policy import Policy
+from .core.codec import SecretKey, derive_secret_key
+from .core.policy import Policy
+from .core.state import ConsentState, get_consent
+from .web.consent_mode import gtag_consent_script
 from .wsgi import ConsentMiddleware
 
 __all__ = ["EXTENSION_KEY", "Consentware", "FlaskConsent", "consent", "derive_secret_key"]

@@ -34,14 +34,15 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 from starlette.requests import HTTPConnection
 
-from . import consent as _consent
 from .asgi import ConsentMiddleware
-from .consent import POLICY_KEY, ConsentState
-from .consent_mode import gtag_consent_script
-from .endpoint import DEFAULT_PREFIX, PREFIX_KEY
-from .policy import Policy
+from .core import state as _state
+from .core.policy import Policy
+from .core.state import POLICY_KEY, ConsentState
+from .web.consent_mode import gtag_consent_script
+from .web.endpoint import DEFAULT_PREFIX, PREFIX_KEY
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
     from starlette.templating import Jinja2Templates
 
 __all__ = [
@@ -49,8 +50,37 @@ __all__ = [
     "consent_context",
     "get_consent",
     "get_policy",
+    "install",
     "install_templates",
 ]
+
+
+def install(app: Starlette, **options: Any) -> ConsentMiddleware:
+    """Put consentware outside every layer of a Starlette or FastAPI app; returns it.
+
+    ``app.add_middleware(ConsentMiddleware, ...)`` places it inside Starlette's
+    ``ServerErrorMiddleware``, so the response of an ``Exception`` or ``500`` handler would leave
+    without consentware; this wraps the app's whole middleware stack instead (routes and
+    middlewares added later still count). ``options`` are those of
+    :class:`~consentware.asgi.ConsentMiddleware`.
+    """
+    build = app.build_middleware_stack
+    middleware = ConsentMiddleware(_Deferred(), **options)
+
+    def build_with_consent() -> Any:
+        middleware.app = build()
+        return middleware
+
+    app.build_middleware_stack = build_with_consent  # type: ignore[method-assign]
+    app.middleware_stack = None  # rebuilt on the next request, with consentware outermost
+    return middleware
+
+
+class _Deferred:
+    """The app of a middleware whose stack Starlette builds on its first request."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("consentware.starlette.install: the app's stack was not built")
 
 
 def get_consent(request: HTTPConnection) -> ConsentState:
@@ -60,7 +90,7 @@ def get_consent(request: HTTPConnection) -> ConsentState:
 
     Raises :class:`LookupError` when the middleware is not installed.
     """
-    return _consent.get_consent(request.scope)
+    return _state.get_consent(request.scope)
 
 
 def get_policy(request: HTTPConnection) -> Policy:

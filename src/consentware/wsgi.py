@@ -20,18 +20,21 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._headers import checked_status, decide_text_headers
-from .banner import banner_html, inject, injection_point, wants_banner, with_content_length
-from .consent import ENVIRON_KEY, POLICY_KEY, ConsentState, SecretKey
-from .endpoint import (
+from ._boundary import checked_status, decide_text_headers
+from .core.codec import SecretKey
+from .core.decision import ReportCallback
+from .core.enforcer import Enforcer
+from .core.exchange import Exchange
+from .core.policy import Policy
+from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
+from .web.banner import banner_html, inject, injection_point, wants_banner, with_content_length
+from .web.endpoint import (
     DEFAULT_PREFIX,
     PREFIX_KEY,
     ConsentEndpoint,
     EndpointRequest,
     body_limit,
 )
-from .enforcer import Enforcer, Exchange, ReportCallback
-from .policy import Policy
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -94,7 +97,7 @@ class ConsentMiddleware:
             exc_info: OptExcInfo | None = None,
         ) -> Any:
             filtered = decide_text_headers(exchange, headers, on_report)
-            status = checked_status(status)
+            status = checked_status(status, exchange.enforcer.warnings)
             if exc_info is None:
                 return start_response(status, filtered)
             try:

@@ -87,7 +87,7 @@ _CTL = frozenset(chr(c) for c in [*range(0x09), *range(0x0A, 0x20), 0x7F])
 def reference_name(line: str) -> str:
     """The name a browser stores for ``line``, or its value's name when nameless.
 
-    Written from RFC 6265bis 5.6 independently of :mod:`consentware.cookies`: a control
+    Written from RFC 6265bis 5.6 independently of :mod:`consentware.core.cookies`: a control
     character other than HTAB ends the line (what older browsers do; newer ones drop the
     line, which sets nothing), the pair ends at the first ``;``, no ``=`` means no name,
     spaces and tabs are trimmed.

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from consentware.cookies import refusal_deletion
+from consentware.core.cookies import refusal_deletion
 from consentware.wsgi import ConsentMiddleware
 from tests.fuzz import drivers
 from tests.fuzz.strategies import POLICY_BLOCK

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 from itsdangerous.encoding import base64_encode
 
-from consentware.consent import CLOCK_SKEW_SECONDS, MAX_VALUE_BYTES, SALT
+from consentware.core.codec import CLOCK_SKEW_SECONDS, MAX_VALUE_BYTES, SALT
 from tests.fuzz.profiles import FUZZ
 from tests.fuzz.strategies import (
     NOW,

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consentware import ConsentCookie, Policy
-from consentware.enforcer import Enforcer
+from consentware.core.enforcer import Enforcer
 from tests.fuzz.profiles import FUZZ
 from tests.fuzz.strategies import FUZZ_POLICY_DATA
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consentware.enforcer import Enforcer
+from consentware.core.enforcer import Enforcer
 from tests.fuzz import drivers
 from tests.fuzz.profiles import FUZZ
 from tests.fuzz.strategies import (

@@ -35,12 +35,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from werkzeug.http import dump_cookie
 
+from ..core._log import log_safely
+from ..core.cookies import parse_cookie_pairs
+from ..core.enforcer import Enforcer
+from ..core.exchange import Exchange
+from ..core.policy import NECESSARY
+from ..core.state import ConsentState
 from . import pages
 from .banner import Asset, assets
-from .consent import ConsentState
-from .cookies import parse_cookie_pairs
-from .enforcer import Enforcer, Exchange, log_safely
-from .policy import NECESSARY
 
 __all__ = [
     "DEFAULT_PREFIX",

@@ -28,8 +28,8 @@ from typing import Final, Literal
 
 from markupsafe import Markup, escape
 
-from .consent import ConsentState
-from .policy import CONSENT_MODE_TYPES, Policy
+from ..core.policy import CONSENT_MODE_TYPES, Policy
+from ..core.state import ConsentState
 
 __all__ = [
     "ALWAYS_GRANTED",

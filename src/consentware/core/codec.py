@@ -1,4 +1,4 @@
-"""The visitor's consent: :class:`ConsentState` and the consent-cookie codec :class:`ConsentCookie`.
+"""The consent cookie's codec, :class:`ConsentCookie`: a choice to a value and back.
 
 The consent cookie value records, for every optional category of the policy, whether the
 visitor granted or refused it, with the policy revision, when the choice was made and a random
@@ -29,17 +29,11 @@ from urllib.parse import quote, unquote
 from itsdangerous import BadData, URLSafeSerializer
 
 from ._cache import MISSING, BoundedCache
+from .errors import ConfigurationError
 from .policy import NECESSARY, Policy
+from .state import ConsentState
 
-__all__ = [
-    "ENVIRON_KEY",
-    "POLICY_KEY",
-    "ConsentCookie",
-    "ConsentState",
-    "SecretKey",
-    "derive_secret_key",
-    "get_consent",
-]
+__all__ = ["ConsentCookie", "SecretKey", "derive_secret_key"]
 
 SecretKey = str | bytes | Sequence[str | bytes] | None
 
@@ -47,172 +41,6 @@ SALT: Final = "consentware.consent"
 MAX_VALUE_BYTES: Final = 4096
 #: How far in the future a stored timestamp may lie (clock skew between servers).
 CLOCK_SKEW_SECONDS: Final = 300
-_NECESSARY_ONLY: Final = frozenset({NECESSARY})
-
-
-class _ReadFlag:
-    """Shared by a state and the request exchange that made it: did the app look?"""
-
-    __slots__ = ("read",)
-
-    def __init__(self) -> None:
-        self.read = False
-
-
-class ConsentState:
-    """What one visitor has consented to, for one request. Immutable.
-
-    ``granted`` always contains ``"necessary"``. ``pending`` lists the optional categories
-    the stored choice does not mention (declared after it was made), in policy order.
-    Reading ``decided``, ``granted`` or ``allows()`` marks the response as depending on the
-    ``Cookie`` header, so the middleware adds ``Vary: Cookie``.
-    """
-
-    # The data lives in one tuple so that the per-request copy the middleware makes (to record
-    # whether the app read the state) costs two slot writes, not one per field.
-    __slots__ = ("_data", "_flag")
-
-    _data: tuple[
-        bool, frozenset[str], tuple[str, ...], bool, int | None, datetime | None, str | None
-    ]
-    _flag: _ReadFlag | None
-
-    def __init__(
-        self,
-        *,
-        decided: bool = False,
-        granted: Iterable[str] = (),
-        pending: Iterable[str] = (),
-        gpc: bool = False,
-        revision: int | None = None,
-        given_at: datetime | None = None,
-        consent_id: str | None = None,
-    ) -> None:
-        data = (
-            decided,
-            frozenset(granted) | _NECESSARY_ONLY,
-            tuple(pending),
-            gpc,
-            revision,
-            given_at,
-            consent_id,
-        )
-        object.__setattr__(self, "_data", data)
-        object.__setattr__(self, "_flag", None)
-
-    @classmethod
-    def undecided(cls, *, gpc: bool = False, pending: Iterable[str] = ()) -> ConsentState:
-        """A visitor with no valid choice: only ``necessary`` is granted."""
-        return cls(decided=False, pending=pending, gpc=gpc)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("ConsentState is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("ConsentState is immutable")
-
-    @property
-    def _decided(self) -> bool:
-        return self._data[0]
-
-    @property
-    def _granted(self) -> frozenset[str]:
-        return self._data[1]
-
-    @property
-    def pending(self) -> tuple[str, ...]:
-        """Optional categories the stored choice does not mention, in policy order."""
-        return self._data[2]
-
-    @property
-    def gpc(self) -> bool:
-        """The request carried ``Sec-GPC: 1``."""
-        return self._data[3]
-
-    @property
-    def revision(self) -> int | None:
-        """The policy revision the choice was made under (``None`` if undecided)."""
-        return self._data[4]
-
-    @property
-    def given_at(self) -> datetime | None:
-        """When the choice was made (UTC), or ``None``."""
-        return self._data[5]
-
-    @property
-    def consent_id(self) -> str | None:
-        """The random id recorded with the choice, or ``None``."""
-        return self._data[6]
-
-    @property
-    def decided(self) -> bool:
-        """A valid choice exists for the current revision."""
-        self._mark()
-        return self._decided
-
-    @property
-    def granted(self) -> frozenset[str]:
-        """The granted categories, always including ``"necessary"``."""
-        self._mark()
-        return self._granted
-
-    def allows(self, category: str) -> bool:
-        """Whether ``category`` is granted; unknown categories are not, ``necessary`` always."""
-        self._mark()
-        return category in self._granted
-
-    def _mark(self) -> None:
-        flag = self._flag
-        if flag is not None:
-            flag.read = True
-
-    def _tracked(self, flag: _ReadFlag) -> ConsentState:
-        clone = object.__new__(ConsentState)
-        _set_data(clone, self._data)
-        _set_flag(clone, flag)
-        return clone
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view (for the consent endpoint and page scripts)."""
-        return {
-            "decided": self.decided,
-            "granted": sorted(self.granted),
-            "pending": list(self.pending),
-            "gpc": self.gpc,
-            "revision": self.revision,
-            "given_at": self.given_at.isoformat() if self.given_at else None,
-            "consent_id": self.consent_id,
-        }
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ConsentState):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def _key(self) -> tuple[Any, ...]:
-        return (
-            self._decided,
-            self._granted,
-            self.pending,
-            self.gpc,
-            self.revision,
-            self.given_at,
-            self.consent_id,
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"ConsentState(decided={self._decided}, granted={sorted(self._granted)}, "
-            f"pending={list(self.pending)}, gpc={self.gpc}, revision={self.revision})"
-        )
-
-
-# The slot descriptors' setters bypass ConsentState.__setattr__, which refuses every write.
-_set_data: Final = ConsentState.__dict__["_data"].__set__
-_set_flag: Final = ConsentState.__dict__["_flag"].__set__
 
 
 class _Choice:
@@ -242,10 +70,23 @@ class ConsentCookie:
         self.policy = policy
         self._serializer: URLSafeSerializer | None = None
         if secret_key is not None:
-            raw = [secret_key] if isinstance(secret_key, str | bytes) else list(secret_key)
-            if not raw or any(not k for k in raw):
-                raise ValueError("secret_key: expected a non-empty key or list of keys")
-            keys = [k.encode() if isinstance(k, str) else k for k in raw]
+            raw: list[object] = (
+                [secret_key]
+                if isinstance(secret_key, str | bytes)
+                else list(secret_key)
+                if isinstance(secret_key, list | tuple)
+                else []
+            )
+            keys = [
+                k.encode() if isinstance(k, str) else k for k in raw if isinstance(k, str | bytes)
+            ]
+            if not keys or len(keys) != len(raw) or not all(keys):
+                raise ConfigurationError(
+                    f"expected a non-empty key or a list of keys (str or bytes), got "
+                    f"{secret_key!r:.80}; write secret_key=os.environ['CONSENT_KEY'], or None "
+                    "for a cookie page scripts may write (unsigned)",
+                    setting="secret_key",
+                )
             self._serializer = URLSafeSerializer(keys, salt=SALT)
         self._cache: BoundedCache[str, _Choice | None] = BoundedCache(
             max_entries=1024, max_bytes=1024 * 1024, max_key_length=MAX_VALUE_BYTES
@@ -376,37 +217,3 @@ def derive_secret_key(secret: str | bytes, fallbacks: Iterable[str | bytes] = ()
 
     older = [derive(key) for key in fallbacks if key]
     return [*older, derive(secret)] if older else derive(secret)
-
-
-#: Where the middlewares put the request's :class:`ConsentState` (WSGI environ, ASGI scope).
-ENVIRON_KEY: Final = "consentware.consent"
-#: Where the middlewares put their :class:`~consentware.Policy`, for template helpers.
-POLICY_KEY: Final = "consentware.policy"
-
-
-def get_consent(obj: Any) -> ConsentState:
-    """The :class:`ConsentState` of a request the middleware has seen.
-
-    ``obj`` is a WSGI environ, an ASGI scope, or a request object that carries one (Flask and
-    Werkzeug requests have ``.environ``, Starlette requests ``.scope``, Django requests
-    ``.consent``). Raises :class:`LookupError` when no consentware middleware saw the request.
-    """
-    state = _lookup(obj)
-    if state is None:
-        raise LookupError(
-            "no consent state on this request: is consentware's ConsentMiddleware installed?"
-        )
-    state._mark()
-    return state
-
-
-def _lookup(obj: Any) -> ConsentState | None:
-    if isinstance(obj, dict):
-        found = obj.get(ENVIRON_KEY)
-        return found if isinstance(found, ConsentState) else None
-    for attribute in ("environ", "scope"):
-        container = getattr(obj, attribute, None)
-        if isinstance(container, dict):
-            return _lookup(container)
-    found = getattr(obj, "consent", None)
-    return found if isinstance(found, ConsentState) else None

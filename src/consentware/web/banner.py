@@ -26,8 +26,8 @@ from typing import Final
 
 from markupsafe import Markup, escape
 
-from .consent import ConsentState
-from .policy import NECESSARY, Category, Policy
+from ..core.policy import NECESSARY, Category, Policy
+from ..core.state import ConsentState
 
 __all__ = [
     "BANNER_MARKER",
@@ -62,7 +62,7 @@ class Asset:
 def assets() -> Mapping[str, Asset]:
     """``banner.js`` and ``banner.css`` from the package data, read once per process."""
     found: dict[str, Asset] = {}
-    folder = resources.files("consentware").joinpath("static")
+    folder = resources.files("consentware.web").joinpath("static")
     for name, content_type in _CONTENT_TYPES.items():
         body = folder.joinpath(name).read_bytes()
         digest = hashlib.sha256(body).hexdigest()

@@ -13,12 +13,12 @@ the list into the one shape every browser reads the same way, whatever the app h
   not a pair, or whose text is not latin-1 is *dropped* and reported: no server writes it as
   the app meant, and consentware cannot tell what a browser would read;
 
-and :func:`write_headers` applies the core's :class:`~consentware.enforcer.Decision` into a
+and :func:`write_headers` applies the core's :class:`~consentware.core.decision.Decision` into a
 list of its own, never the app's (an app that appends to its list later changes nothing).
 
 Example::
 
-    response = read_headers(app_headers, bytes)
+    response = read_headers(app_headers, bytes, enforcer.warnings)
     decision = exchange.decide(response.set_cookies, dropped=response.dropped)
     headers = write_headers(response, decision, bytes)
 """
@@ -31,16 +31,10 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any, Final, Generic, TypeVar, cast
 
-from ._cache import MISSING, BoundedCache
-from .enforcer import (
-    Decision,
-    Exchange,
-    ReportCallback,
-    deliver_report,
-    log_safely,
-    merge_vary,
-    unknown_names,
-)
+from .core._cache import MISSING, BoundedCache
+from .core._log import WarnOnce, log_safely
+from .core.decision import Decision, ReportCallback, deliver_report, merge_vary
+from .core.exchange import Exchange
 
 __all__ = [
     "ResponseHeaders",
@@ -69,17 +63,28 @@ class ResponseHeaders(Generic[H]):
     list needed no change at all to be read this way; ``original`` is that list.
     """
 
-    __slots__ = ("cookies_at", "dropped", "intact", "original", "others", "set_cookies", "vary")
+    __slots__ = (
+        "cookies_at",
+        "dropped",
+        "intact",
+        "original",
+        "others",
+        "set_cookies",
+        "vary",
+        "warnings",
+    )
 
     def __init__(
         self,
         original: list[Any],
+        warnings: WarnOnce,
         others: list[tuple[H, H]] | None = None,
         set_cookies: list[str] | None = None,
         vary: list[str] | None = None,
         cookies_at: int = -1,
     ) -> None:
         self.original = original
+        self.warnings = warnings
         self.others: list[tuple[H, H]] = [] if others is None else others
         self.set_cookies: list[str] = [] if set_cookies is None else set_cookies
         self.vary: list[str] = [] if vary is None else vary
@@ -88,18 +93,22 @@ class ResponseHeaders(Generic[H]):
         self.intact = True
 
 
-def read_headers(headers: Iterable[Any], native: type[H]) -> ResponseHeaders[H]:
-    """Normalise an app's header list (any iterable of pairs) for the core; never raises."""
+def read_headers(headers: Iterable[Any], native: type[H], warnings: WarnOnce) -> ResponseHeaders[H]:
+    """Normalise an app's header list (any iterable of pairs) for the core; never raises.
+
+    A header dropped is an ERROR on logger ``consentware``, once per name and reason for the
+    enforcer whose ``warnings`` are given.
+    """
     try:
         items = list(headers)
     except Exception:
-        response: ResponseHeaders[H] = ResponseHeaders([])
+        response: ResponseHeaders[H] = ResponseHeaders([], warnings)
         _drop(response, "<unreadable header list>", "the header list could not be iterated")
         return response
-    fast = _read_known(items, native)
+    fast = _read_known(items, native, warnings)
     if fast is not None:
         return fast
-    response = ResponseHeaders(items)
+    response = ResponseHeaders(items, warnings)
     for item in items:
         _read_one(response, item, native)
     return response
@@ -119,7 +128,7 @@ _EMPTY: Final[dict[type, Any]] = {str: "", bytes: b""}
 _BREAKERS: Final[dict[type, Any]] = {str: ("\r", "\n", "\x00"), bytes: (13, 10, 0)}
 
 
-def _read_known(items: list[Any], native: type[H]) -> ResponseHeaders[H] | None:
+def _read_known(items: list[Any], native: type[H], warnings: WarnOnce) -> ResponseHeaders[H] | None:
     """:func:`read_headers` for exact native pairs whose names are all known clean and whose
     values hold no break; ``None`` for anything else (every header is then read alone).
 
@@ -173,7 +182,7 @@ def _read_known(items: list[Any], native: type[H]) -> ResponseHeaders[H] | None:
     else:
         # One decode for every line (none holds a line feed): a decode each costs five times.
         lines = b"\n".join(cookies).decode("latin-1").split("\n")  # type: ignore[arg-type]
-    return ResponseHeaders(items, others, lines, vary, cookies_at)
+    return ResponseHeaders(items, warnings, others, lines, vary, cookies_at)
 
 
 def _clean_and_cookieless(items: list[Any], native: type[H]) -> bool:
@@ -284,7 +293,7 @@ def _shown(name: object) -> str:
 def _drop(response: ResponseHeaders[Any], name: str, reason: str) -> None:
     response.dropped.append(name)
     response.intact = False
-    if unknown_names.first_time("dropped", name, reason):
+    if response.warnings.first_time("dropped", name, reason):
         log_safely(
             logging.ERROR,
             "consentware dropped the response header %r: %s. Browsers and servers disagree on "
@@ -340,6 +349,10 @@ def decide_headers(
     the core's fail-closed decision applies (necessary cookies only); if even that fails,
     every ``Set-Cookie`` line is dropped rather than one let through.
     """
+    if keep_original and type(headers) is not list:
+        # Only an exact list reads the same twice: the server would iterate the app's
+        # container again, and a subclass or a generator may show it something else.
+        keep_original = False
     try:
         if on_report is None:
             items = headers if type(headers) is list else list(headers)
@@ -348,7 +361,7 @@ def decide_headers(
                 # API response goes out as it came (the rows "Starlette hello-world").
                 return None if keep_original else list(items)
             headers = items
-        response = read_headers(headers, native)
+        response = read_headers(headers, native, exchange.enforcer.warnings)
         try:
             decision = exchange.decide(response.set_cookies, dropped=response.dropped)
         except Exception as exc:
@@ -370,16 +383,18 @@ def decide_headers(
             "consentware could not read the response headers; Set-Cookie dropped",
             exc_info=True,
         )
-        return _without_set_cookie(headers, native)
+        return _without_set_cookie(headers, native, exchange.enforcer.warnings)
     if on_report is not None:
         deliver_report(on_report, decision.report)
     return out
 
 
-def _without_set_cookie(headers: Iterable[Any], native: type[H]) -> list[tuple[H, H]]:
+def _without_set_cookie(
+    headers: Iterable[Any], native: type[H], warnings: WarnOnce
+) -> list[tuple[H, H]]:
     """The last resort: the clean non-cookie headers, or nothing."""
     try:
-        return read_headers(headers, native).others
+        return read_headers(headers, native, warnings).others
     except Exception:
         return []
 
@@ -400,7 +415,7 @@ def decide_byte_headers(
     return decide_headers(exchange, headers, on_report, bytes, keep_original=True)
 
 
-def checked_status(status: Any) -> str:
+def checked_status(status: Any, warnings: WarnOnce) -> str:
     """A WSGI status line a server writes as one line: the app's, or its code's own phrase.
 
     werkzeug's and wsgiref's servers write the status raw, so a CR or LF in the reason phrase
@@ -414,7 +429,7 @@ def checked_status(status: Any) -> str:
     except ValueError:
         phrase = ""
     fixed = f"{code} {phrase}" if phrase else "500 Internal Server Error"
-    if unknown_names.first_time("status", fixed):
+    if warnings.first_time("status", fixed):
         log_safely(
             logging.ERROR,
             "consentware replaced a malformed WSGI status line with %r (a line break or NUL in "

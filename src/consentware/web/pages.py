@@ -18,9 +18,9 @@ from typing import Any, Final
 
 from markupsafe import Markup
 
+from ..core.policy import Category, CookieRule, Policy
+from ..core.state import ConsentState
 from .banner import assets, banner_html
-from .consent import ConsentState
-from .policy import Category, CookieRule, Policy
 
 __all__ = [
     "COLUMNS",

@@ -1,0 +1,313 @@
+"""The cookie policy: categories, declared cookies, and the matcher compiled from them.
+
+A :class:`Policy` is loaded once (from a dict, a TOML file or :meth:`Policy.default`),
+validated completely at load time (by :mod:`consentware.core._schema`), and then only read.
+Every schema error is a :class:`~consentware.core.errors.PolicyError` whose ``path`` names the
+bad key and whose message starts with it, for example
+``cookies[3].category: unknown category 'stats'``.
+
+Example::
+
+    policy = Policy.from_dict({
+        "categories": {"statistical": {"title": "Statistics"}},
+        "cookies": [{"name": "_ga_*", "category": "statistical"}],
+    })
+    policy.category_of("_ga_XYZ")   # "statistical"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+from ._cache import MISSING, BoundedCache, Missing
+from .errors import PolicyError
+
+__all__ = [
+    "CONSENT_MODE_TYPES",
+    "NECESSARY",
+    "Category",
+    "CookieRule",
+    "Policy",
+]
+
+NECESSARY: Final = "necessary"
+
+#: The seven Google Consent Mode v2 consent types.
+CONSENT_MODE_TYPES: Final = (
+    "ad_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "analytics_storage",
+    "functionality_storage",
+    "personalization_storage",
+    "security_storage",
+)
+
+UnknownCookies = Literal["block", "allow"]
+Mode = Literal["enforce", "report"]
+RuleKind = Literal["exact", "prefix", "regex"]
+
+#: Names longer than this never match a ``re:`` rule (cookie names are short; a rule's cost
+#: stays bounded whatever a request sends).
+REGEX_NAME_LIMIT: Final = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A consent category, such as ``statistical``.
+
+    ``required`` is true only for ``necessary``: it is always granted and cannot be refused.
+    ``gpc_opt_out`` categories are denied when the request carries ``Sec-GPC: 1``.
+    ``consent_mode`` lists the Google Consent Mode v2 types this category grants.
+    """
+
+    name: str
+    title: str
+    description: str = ""
+    required: bool = False
+    gpc_opt_out: bool = False
+    consent_mode: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CookieRule:
+    """One declared cookie (or family of cookies) and where it lives.
+
+    ``pattern`` is the name as declared: an exact name, ``prefix*``, or ``re:<regex>``
+    (full match). ``domains`` and ``path`` say where it lives, so where to expire it: ``""``
+    is host-only. ``partitioned`` cookies (CHIPS) live in a partitioned jar of their own, and
+    are expired there too. A consented cookie set anywhere else is refused: it could not be
+    deleted when the visitor withdraws.
+    """
+
+    pattern: str
+    category: str
+    kind: RuleKind
+    provider: str = ""
+    function: str = ""
+    purpose: str = ""
+    duration: str = ""
+    domains: tuple[str, ...] = ("",)
+    path: str = "/"
+    partitioned: bool = False
+    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The name as declared (same as :attr:`pattern`)."""
+        return self.pattern
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentCookieSettings:
+    """Where and how the consent cookie itself is kept."""
+
+    name: str = "cookies_preferences"
+    max_age_days: int = 180
+    revision: int = 1
+    domain: str = ""
+    http_only: bool = True
+
+
+class Policy:
+    """A validated cookie policy with a compiled matcher.
+
+    Build one with :meth:`from_dict`, :meth:`from_toml` or :meth:`default`; it is immutable
+    and safe to share between threads and requests.
+    """
+
+    __slots__ = (
+        "_exact",
+        "_match_cache",
+        "_necessary_exact",
+        "_necessary_prefixes",
+        "_necessary_regexes",
+        "_prefix_lengths",
+        "_prefixes",
+        "_regexes",
+        "categories",
+        "consent_cookie",
+        "expire_unknown",
+        "mode",
+        "optional_categories",
+        "remembered_rule",
+        "rules",
+        "source",
+        "unknown_cookies",
+    )
+
+    categories: Mapping[str, Category]
+    rules: tuple[CookieRule, ...]
+    unknown_cookies: UnknownCookies
+    mode: Mode
+    expire_unknown: bool
+    consent_cookie: ConsentCookieSettings
+    optional_categories: tuple[str, ...]
+    source: Mapping[str, Any]
+    remembered_rule: Callable[[str, Missing], CookieRule | Missing | None]
+
+    def __init__(
+        self,
+        *,
+        categories: Mapping[str, Category],
+        rules: Sequence[CookieRule],
+        unknown_cookies: UnknownCookies = "block",
+        mode: Mode = "enforce",
+        expire_unknown: bool = False,
+        consent_cookie: ConsentCookieSettings | None = None,
+        source: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.categories = MappingProxyType(dict(categories))
+        self.rules = tuple(rules)
+        self.unknown_cookies = unknown_cookies
+        self.mode = mode
+        self.expire_unknown = expire_unknown
+        self.consent_cookie = consent_cookie or ConsentCookieSettings()
+        self.optional_categories = tuple(n for n, c in self.categories.items() if not c.required)
+        self.source = source or {}
+        self._compile()
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        """Validate ``data`` (the schema in the README) and build a policy.
+
+        Raises :class:`~consentware.core.errors.PolicyError` (a :class:`ValueError`) whose
+        ``path`` names the first bad key.
+        """
+        from ._schema import load  # the schema builds Policy objects: imported when used
+
+        return load(data)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> Policy:
+        """Load a policy from a TOML file with the same schema as :meth:`from_dict`.
+
+        A :class:`~consentware.core.errors.PolicyError` names the file and the bad key.
+        """
+        file = os.fspath(path)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError(f"invalid TOML: {exc}", file=file) from None
+        try:
+            return cls.from_dict(data)
+        except PolicyError as exc:
+            raise exc.in_file(file) from None
+
+    @classmethod
+    def load(cls, value: Policy | Mapping[str, Any] | str | os.PathLike[str] | None) -> Policy:
+        """A policy from whatever a configuration holds: a :class:`Policy`, a dict in the
+        schema, the path of a TOML file, or ``None`` for :meth:`default`."""
+        if value is None:
+            return cls.default()
+        if isinstance(value, Policy):
+            return value
+        if isinstance(value, Mapping):
+            return cls.from_dict(value)
+        if isinstance(value, str | os.PathLike):
+            return cls.from_toml(value)
+        raise PolicyError(
+            f"expected a Policy, a dict or the path of a TOML file, got {value!r}", path="policy"
+        )
+
+    @classmethod
+    def default(cls) -> Policy:
+        """The preset this project was founded on (see the README)."""
+        from .presets import DEFAULT_POLICY
+
+        return cls.from_dict(DEFAULT_POLICY)
+
+    # -- matching -----------------------------------------------------------------------
+
+    def match(self, name: str) -> CookieRule | None:
+        """The rule for cookie ``name``: exact, then the longest prefix, then regexes in order.
+
+        ``re:`` rules see only names up to :data:`REGEX_NAME_LIMIT` characters.
+        """
+        rule = self._match_cache.get(name, MISSING)
+        if rule is not MISSING:
+            return rule
+        rule = self._exact.get(name)
+        if rule is None:
+            rule = self._match_slow(name)
+        return self._match_cache.put(name, rule)
+
+    def category_of(self, name: str) -> str | None:
+        """The category of cookie ``name``, or ``None`` when no rule matches."""
+        rule = self.match(name)
+        return None if rule is None else rule.category
+
+    def is_necessary_name(self, name: str) -> bool:
+        """Whether ``name`` is declared necessary, by a check independent of :meth:`match`.
+
+        This is the fail-closed path: it must keep working if the matcher does not.
+        """
+        if name in self._necessary_exact:
+            return True
+        if name in self._exact:
+            return False
+        try:
+            # The same precedence as match(), without its cache: a longer non-necessary
+            # prefix (csrf_track* under csrf*) must still win.
+            rule = self._match_slow(name)
+            return rule is not None and rule.category == NECESSARY
+        except Exception:
+            if self._necessary_prefixes and name.startswith(self._necessary_prefixes):
+                return True
+            return len(name) <= REGEX_NAME_LIMIT and any(
+                regex.fullmatch(name) for regex in self._necessary_regexes
+            )
+
+    def _match_slow(self, name: str) -> CookieRule | None:
+        prefixes = self._prefixes
+        for length in self._prefix_lengths:
+            if len(name) >= length:
+                rule = prefixes.get(name[:length])
+                if rule is not None:
+                    return rule
+        if len(name) <= REGEX_NAME_LIMIT:
+            for regex, rule in self._regexes:
+                if regex.fullmatch(name):
+                    return rule
+        return None
+
+    def _compile(self) -> None:
+        self._exact: dict[str, CookieRule] = {}
+        self._prefixes: dict[str, CookieRule] = {}
+        self._regexes: list[tuple[re.Pattern[str], CookieRule]] = []
+        for rule in self.rules:
+            if rule.kind == "exact":
+                self._exact[rule.pattern] = rule
+            elif rule.kind == "prefix":
+                self._prefixes[rule.pattern[:-1]] = rule
+            else:
+                assert rule.regex is not None
+                self._regexes.append((rule.regex, rule))
+        # The number of distinct prefix lengths is small whatever the number of rules, so a
+        # prefix lookup costs a handful of dict probes, longest first.
+        self._prefix_lengths = sorted({len(p) for p in self._prefixes}, reverse=True)
+        self._match_cache: BoundedCache[str, CookieRule | None] = BoundedCache(
+            max_entries=4096, max_bytes=512 * 1024, max_key_length=REGEX_NAME_LIMIT
+        )
+        #: ``remembered_rule(name, MISSING)``: what :meth:`match` answered for ``name`` before,
+        #: or ``MISSING``. One C call, for the per-line hot path of the core.
+        self.remembered_rule = self._match_cache.get
+        necessary = [r for r in self.rules if r.category == NECESSARY]
+        self._necessary_exact = frozenset(r.pattern for r in necessary if r.kind == "exact")
+        self._necessary_prefixes = tuple(r.pattern[:-1] for r in necessary if r.kind == "prefix")
+        self._necessary_regexes = tuple(r.regex for r in necessary if r.regex is not None)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Policy categories={list(self.categories)} rules={len(self.rules)} "
+            f"unknown_cookies={self.unknown_cookies!r} mode={self.mode!r}>"
+        )
