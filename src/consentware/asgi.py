@@ -40,6 +40,7 @@ from .web.endpoint import (
     ConsentEndpoint,
     EndpointRequest,
     body_limit,
+    routes_url,
 )
 
 __all__ = ["ConsentMiddleware"]
@@ -134,7 +135,7 @@ class ConsentMiddleware:
         state = exchange.state
         scope[ENVIRON_KEY] = state
         scope[POLICY_KEY] = self.policy
-        scope[PREFIX_KEY] = self.endpoint.prefix
+        scope[PREFIX_KEY] = routes_url(scope.get("root_path", ""), self.endpoint.prefix)
         # ASGI gives each request its own copy of the lifespan state. Write into that copy, so
         # outer layers already holding it (Starlette's request.state) see the consent too.
         request_state = scope.get("state")
@@ -293,7 +294,7 @@ class _BannerSend:
         self._middleware = middleware
         query = scope.get("query_string", b"")
         path = scope.get("path", "")
-        self._prefix = scope.get("root_path", "") + middleware.endpoint.prefix
+        self._prefix = str(scope[PREFIX_KEY])
         self._next_url = path + ("?" + query.decode("latin-1") if query else "")
         self._held: Message | None = None
         self._charset = ""

@@ -65,13 +65,19 @@ from .core.policy import Policy
 from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
 from .web.banner import inject, injection_point
 from .web.consent_mode import gtag_consent_script
-from .web.endpoint import PREFIX_KEY, ConsentEndpoint, EndpointRequest, body_limit
+from .web.endpoint import (
+    DEFAULT_PREFIX,
+    PREFIX_KEY,
+    ConsentEndpoint,
+    EndpointRequest,
+    body_limit,
+    routes_url,
+)
 
 __all__ = ["ConsentMiddleware", "DjangoConsentConfig", "context_processor", "load_config"]
 
 logger = logging.getLogger("consentware")
 
-DEFAULT_PREFIX: Final = "/_consent"
 _OPTION_KEYS: Final = ("secret_key", "on_report", "policy", "prefix", "inject_banner")
 _UNSET: Any = object()
 
@@ -197,12 +203,12 @@ class ConsentMiddleware:
         # get_consent() looks in request.environ (WSGI) or request.scope (ASGI) first.
         meta[ENVIRON_KEY] = state
         meta[POLICY_KEY] = self.policy
-        meta[PREFIX_KEY] = self._prefix
+        meta[PREFIX_KEY] = routes_url(_mount_point(request), self._prefix)
         scope = getattr(request, "scope", None)
         if isinstance(scope, dict):
             scope[ENVIRON_KEY] = state
             scope[POLICY_KEY] = self.policy
-            scope[PREFIX_KEY] = self._prefix
+            scope[PREFIX_KEY] = meta[PREFIX_KEY]
         return exchange
 
     def _inject_banner(self, request: Any, response: Any) -> None:
@@ -219,7 +225,7 @@ class ConsentMiddleware:
             markup = banner_html(
                 state,
                 self.policy,
-                prefix=get_script_prefix().rstrip("/") + self.endpoint.prefix,
+                prefix=routes_url(get_script_prefix(), self.endpoint.prefix),
                 next_url=request.get_full_path(),
             )
             body = inject(response.content, str(markup), charset)
@@ -276,15 +282,10 @@ def _endpoint_request(request: Any) -> EndpointRequest:
     host = meta.get("HTTP_HOST")
     if not host and meta.get("SERVER_NAME"):
         host = f"{meta['SERVER_NAME']}:{meta.get('SERVER_PORT', '')}".rstrip(":")
-    path_info: str = request.path_info
-    # Django's request.path is the mount point (SCRIPT_NAME, FORCE_SCRIPT_NAME or the ASGI
-    # root_path) followed by path_info; the policy page's form must post under that mount.
-    full_path: str = request.path
-    root_path = full_path[: len(full_path) - len(path_info)] if path_info else full_path
     return EndpointRequest(
         method=method,
-        path=path_info,
-        root_path=root_path.rstrip("/"),
+        path=request.path_info,
+        root_path=_mount_point(request),
         query=meta.get("QUERY_STRING", ""),
         scheme=request.scheme,
         host=host,
@@ -296,6 +297,15 @@ def _endpoint_request(request: Any) -> EndpointRequest:
         if_none_match=meta.get("HTTP_IF_NONE_MATCH"),
         body=request.read(limit) if limit else b"",
     )
+
+
+def _mount_point(request: Any) -> str:
+    """Django's request.path is the mount point (SCRIPT_NAME, FORCE_SCRIPT_NAME or the ASGI
+    root_path) followed by path_info; the banner and the policy page post under that mount."""
+    path_info: str = request.path_info
+    full_path: str = request.path
+    root_path = full_path[: len(full_path) - len(path_info)] if path_info else full_path
+    return root_path.rstrip("/")
 
 
 def _apply(exchange: Exchange, response: Any) -> Decision:
@@ -507,7 +517,7 @@ def context_processor(request: Any) -> dict[str, Any]:
         return banner_html(
             state,
             policy,
-            prefix=get_script_prefix().rstrip("/") + config.prefix,
+            prefix=routes_url(get_script_prefix(), config.prefix),
             next_url=request.get_full_path(),
             nonce=nonce,
         )

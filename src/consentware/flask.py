@@ -58,6 +58,7 @@ from .core.codec import SecretKey, derive_secret_key
 from .core.policy import Policy
 from .core.state import ConsentState, get_consent
 from .web.consent_mode import gtag_consent_script
+from .web.endpoint import routes_url
 from .wsgi import ConsentMiddleware
 
 __all__ = ["EXTENSION_KEY", "Consentware", "FlaskConsent", "consent", "derive_secret_key"]
@@ -185,7 +186,7 @@ def consent_banner(*, next_url: str | None = None, nonce: str | None = None) -> 
     return banner_html(
         get_consent(request),
         extension.policy,
-        prefix=request.script_root + extension.prefix,
+        prefix=routes_url(request.script_root, extension.prefix),
         next_url=next_url,
         nonce=nonce,
     )

@@ -114,6 +114,7 @@ def consent_context(request: HTTPConnection, *, prefix: str | None = None) -> di
     state = get_consent(request)
     policy = get_policy(request)
     if prefix is None:
+        # The middleware's own answer: its mount point joined to its prefix (routes_url).
         prefix = str(request.scope.get(PREFIX_KEY, DEFAULT_PREFIX))
     action = prefix
     url = request.url

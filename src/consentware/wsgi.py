@@ -34,6 +34,7 @@ from .web.endpoint import (
     ConsentEndpoint,
     EndpointRequest,
     body_limit,
+    routes_url,
 )
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class ConsentMiddleware:
         )
         environ[ENVIRON_KEY] = exchange.state
         environ[POLICY_KEY] = self.policy
-        environ[PREFIX_KEY] = self.endpoint.prefix
+        environ[PREFIX_KEY] = routes_url(environ.get("SCRIPT_NAME", ""), self.endpoint.prefix)
         on_report = self.on_report
         if self.endpoint.handles(environ.get("PATH_INFO", "")):
             return self._serve_endpoint(environ, start_response, exchange)
@@ -199,7 +200,7 @@ class _BannerInjector:
         self._middleware = middleware
         query = environ.get("QUERY_STRING", "")
         root = environ.get("SCRIPT_NAME", "")
-        self._prefix = root + middleware.endpoint.prefix
+        self._prefix = str(environ[PREFIX_KEY])
         self._next_url = root + environ.get("PATH_INFO", "") + ("?" + query if query else "")
         self._held = False
         self._finished = False

@@ -52,6 +52,7 @@ __all__ = [
     "EndpointRequest",
     "EndpointResponse",
     "body_limit",
+    "routes_url",
     "safe_next",
     "state_document",
 ]
@@ -59,7 +60,8 @@ __all__ = [
 logger = logging.getLogger("consentware")
 
 DEFAULT_PREFIX: Final = "/_consent"
-#: Where the middlewares publish their prefix (WSGI environ, ASGI scope) for template helpers.
+#: Where the middlewares publish :func:`routes_url` of the request (WSGI environ, ASGI scope),
+#: for template helpers: the banner they render posts there.
 PREFIX_KEY: Final = "consentware.prefix"
 #: The largest request body the consent route accepts; larger ones get ``413``.
 MAX_BODY_BYTES: Final = 16 * 1024
@@ -118,6 +120,12 @@ class EndpointResponse:
     headers: list[tuple[str, str]]
     body: bytes
     exchange: Exchange | None = field(default=None, compare=False)
+
+
+def routes_url(root_path: str, prefix: str) -> str:
+    """Where the consent routes answer for an app mounted at ``root_path``: the one place the
+    mount point is joined to the prefix (every banner, injected or rendered, posts here)."""
+    return root_path.rstrip("/") + prefix
 
 
 def body_limit(method: str, content_length: str | None) -> int:
