@@ -25,7 +25,8 @@ import operator
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._boundary import decide_byte_headers, read_headers
+from ._apply import decide_byte_headers
+from ._boundary import read_headers
 from .core._log import WarnOnce, log_safely
 from .core.codec import SecretKey
 from .core.decision import ReportCallback

@@ -39,10 +39,10 @@ logged with its traceback on logger ``consentware``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.cookies import Morsel, SimpleCookie
-from typing import Any, Final, cast
+from http.cookies import SimpleCookie
+from typing import Any, Final
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -50,21 +50,19 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from django.http.response import ResponseHeaders
 from django.urls import get_script_prefix
-from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
-from markupsafe import Markup
 
-from ._boundary import decide_text_headers, read_headers
+from ._apply import decide_text_headers
+from ._django_cookies import rendered_jar
+from ._templates import template_context
 from .core._log import log_safely
 from .core.codec import SecretKey, derive_secret_key
-from .core.cookies import classification_name
-from .core.decision import Decision, ReportCallback, deliver_report
+from .core.decision import ReportCallback
 from .core.enforcer import Enforcer
 from .core.exchange import Exchange
 from .core.policy import Policy
 from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
 from .web.banner import inject, injection_point
-from .web.consent_mode import gtag_consent_script
 from .web.endpoint import (
     DEFAULT_PREFIX,
     PREFIX_KEY,
@@ -246,17 +244,16 @@ class ConsentMiddleware:
         answer = self.endpoint.respond(_endpoint_request(request), exchange)
         headers = decide_text_headers(answer.exchange or exchange, answer.headers, self.on_report)
         response = HttpResponse(answer.body, status=answer.status)
-        response.cookies = jar = _RenderedJar()
+        lines = [value for name, value in headers if name.lower() == "set-cookie"]
         for name, value in headers:
-            if name.lower() == "set-cookie":
-                _add_line(jar, value)
-            else:
+            if name.lower() != "set-cookie":
                 response.headers[name] = value
+        response.cookies = rendered_jar(lines, ())
         return response
 
     def _enforce(self, exchange: Exchange, response: Any) -> None:
         try:
-            decision = _apply(exchange, response)
+            _apply(exchange, response, self.on_report)
         except Exception:
             # Not even the fail-closed path worked: drop every cookie rather than let one out
             # unexamined.
@@ -268,10 +265,6 @@ class ConsentMiddleware:
             response.cookies = SimpleCookie()
             if response.has_header("Set-Cookie"):
                 del response.headers["Set-Cookie"]
-            return
-        if self.on_report is not None:
-            # The Report is built only when someone is told about it.
-            deliver_report(self.on_report, decision.report)
 
 
 def _endpoint_request(request: Any) -> EndpointRequest:
@@ -308,8 +301,8 @@ def _mount_point(request: Any) -> str:
     return root_path.rstrip("/")
 
 
-def _apply(exchange: Exchange, response: Any) -> Decision:
-    """Decide on the response's headers and cookies with the core and apply it to them.
+def _apply(exchange: Exchange, response: Any, on_report: ReportCallback | None) -> None:
+    """Decide on the response's headers and cookies through the adapters' one boundary.
 
     The core sees exactly what Django's handlers will write: every header of
     ``response.headers`` and each morsel's full :meth:`~http.cookies.Morsel.OutputString`.
@@ -320,165 +313,27 @@ def _apply(exchange: Exchange, response: Any) -> Decision:
         response.reason_phrase = None
     rendered = [(key, morsel, morsel.OutputString()) for key, morsel in response.cookies.items()]
     items = list(response.items())
-    lines = (("Set-Cookie", line) for _, _, line in rendered)
-    headers = read_headers([*items, *lines], str, exchange.enforcer.warnings)
-    try:
-        decision = exchange.decide(headers.set_cookies, dropped=headers.dropped)
-    except Exception as exc:
-        log_safely(
-            logging.ERROR,
-            "consentware failed on a response; only necessary cookies pass",
-            exc_info=True,
-        )
-        decision = exchange.fail_closed(headers.set_cookies, exc)
+    headers = [*items, *(("Set-Cookie", line) for _, _, line in rendered)]
+    decided = decide_text_headers(exchange, headers, on_report)
+    lines = [value for name, value in decided if name.lower() == "set-cookie"]
+    others = [(name, value) for name, value in decided if name.lower() != "set-cookie"]
     # A Set-Cookie header set by hand (``response["Set-Cookie"] = ...``) goes out too; the core
     # decided on it with the morsels. Kept, it stays a header (Django's ASGI handler encodes
     # headers as latin-1 but cookies as ASCII); refused, it is gone.
     by_hand = response.headers.get("Set-Cookie")
-    keep_by_hand = by_hand is not None and headers.intact and by_hand in decision.set_cookies
-    if not headers.intact:
-        # An odd header ("Set-Cookie " with a space, a NUL, ...): keep only the clean ones.
-        response.headers = ResponseHeaders(dict(headers.others))
-    elif by_hand is not None and not keep_by_hand:
-        del response.headers["Set-Cookie"]
-    if rendered or decision.changed or not headers.intact or by_hand is not None:
-        decided = list(decision.set_cookies)
-        if keep_by_hand:
-            decided.remove(by_hand)
-        response.cookies = _rendered_jar(decided, rendered)
-    if decision.vary:
-        if "Vary" in response.headers:
-            patch_vary_headers(response, ("Cookie",))
-        else:
-            # What patch_vary_headers writes when there is no Vary yet.
-            response.headers["Vary"] = "Cookie"
-    return decision
+    kept_by_hand = by_hand is not None and by_hand in lines
+    if kept_by_hand:
+        lines.remove(by_hand)
+        others.append(("Set-Cookie", by_hand))
+    if others != items:
+        response.headers = ResponseHeaders(dict(others))
+    if rendered or lines:
+        response.cookies = rendered_jar(lines, rendered)
 
 
 def _clean_reason(response: Any) -> bool:
     reason = response.reason_phrase
     return type(reason) is str and not ("\r" in reason or "\n" in reason or "\x00" in reason)
-
-
-def _rendered_jar(lines: Sequence[str], rendered: Sequence[tuple[str, Any, str]]) -> _RenderedJar:
-    """A ``response.cookies`` whose entries write ``lines`` as they are, in order.
-
-    A kept line keeps its morsel's key and attributes; a line consentware wrote is keyed by its
-    cookie's name (``name#1``... when several delete one name in several places).
-    """
-    origins = {line: (key, morsel) for key, morsel, line in rendered}
-    jar = _RenderedJar()
-    for line in lines:
-        origin = origins.pop(line, None)
-        if origin is not None:
-            key, morsel = origin
-            cookie = _RenderedCookie(morsel.key, morsel.value, morsel.coded_value, line, morsel)
-        elif not line.isascii():
-            # Django's ASGI handler encodes response.cookies as ASCII: a deletion naming a
-            # latin-1 Path would crash the whole response. The refused line is gone already.
-            log_safely(
-                logging.WARNING,
-                "consentware could not write the deletion %r (not ASCII); it is left out",
-                line[:80],
-            )
-            continue
-        else:
-            key, cookie = _new_cookie(line)
-        _put(jar, key, cookie)
-    return jar
-
-
-class _RenderedCookie:
-    """One ``Set-Cookie`` line, rendered already, where ``response.cookies`` holds a morsel.
-
-    Django's handlers write each entry with ``output(header="")``; so does this, without
-    rendering again (a morsel's rendering costs as much as all of consentware's decision).
-    ``key``, ``value`` and ``coded_value`` serve Django's test client, and a kept cookie's
-    attributes stay readable (``cookie["max-age"]``).
-    """
-
-    __slots__ = ("_attributes", "coded_value", "key", "line", "value")
-
-    def __init__(
-        self,
-        key: str,
-        value: str,
-        coded_value: str,
-        line: str,
-        attributes: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.key = key
-        self.value = value
-        self.coded_value = coded_value
-        self.line = line
-        self._attributes: Mapping[str, Any] = attributes if attributes is not None else {}
-
-    def OutputString(self, attrs: Any = None) -> str:  # noqa: N802 (the stdlib's name)
-        return self.line
-
-    def output(self, attrs: Any = None, header: str = "Set-Cookie:") -> str:
-        return f"{header} {self.line}"
-
-    def __getitem__(self, attribute: str) -> Any:
-        return self._attributes[attribute]
-
-    def __setitem__(self, attribute: str, value: Any) -> None:
-        # A middleware outside consentware may still edit a kept cookie (forcing Secure, say):
-        # the edit goes to its morsel, and the line is rendered again from it.
-        morsel = self._attributes
-        if not isinstance(morsel, Morsel):
-            raise TypeError(
-                f"cannot set {attribute!r} on the cookie line consentware wrote ({self.line!r}); "
-                "set the cookie again with response.set_cookie() instead"
-            )
-        morsel[attribute] = value
-        self.line = morsel.OutputString()
-
-    def get(self, attribute: str, default: Any = None) -> Any:
-        return self._attributes.get(attribute, default)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        attributes = dict(self._attributes)
-        return (_RenderedCookie, (self.key, self.value, self.coded_value, self.line, attributes))
-
-    def __repr__(self) -> str:
-        return f"<_RenderedCookie {self.line!r}>"
-
-
-def _new_cookie(line: str) -> tuple[str, _RenderedCookie]:
-    name = classification_name(line)
-    pair = line.split(";", 1)[0]
-    value = pair.split("=", 1)[1].strip() if "=" in pair else ""
-    return name or "consentware-line", _RenderedCookie(name, value, value, line)
-
-
-class _RenderedJar(SimpleCookie):
-    """``response.cookies`` holding rendered lines: a :class:`_RenderedCookie` is kept as it is
-    (``SimpleCookie`` would encode anything but a Morsel as a new cookie's value), also when
-    the response is pickled and restored (Django's cache)."""
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if isinstance(value, _RenderedCookie):
-            dict.__setitem__(cast("dict[str, Any]", self), key, value)
-            return
-        if isinstance(self.get(key), _RenderedCookie):
-            # set_cookie() of a name already here (a middleware outside consentware): the
-            # stdlib would update the entry in place, so the rendered line makes room for it.
-            dict.__delitem__(cast("dict[str, Any]", self), key)
-        super().__setitem__(key, value)
-
-
-def _put(jar: _RenderedJar, key: str, cookie: _RenderedCookie) -> None:
-    unique, index = key, 1
-    while unique in jar:
-        unique = f"{key}#{index}"
-        index += 1
-    jar[unique] = cookie
-
-
-def _add_line(cookies: _RenderedJar, line: str) -> None:
-    key, cookie = _new_cookie(line)
-    _put(cookies, key, cookie)
 
 
 def _warn_undeclared_django_cookies(policy: Policy) -> None:
@@ -508,25 +363,10 @@ def context_processor(request: Any) -> dict[str, Any]:
     if not isinstance(state, ConsentState) or not isinstance(config, DjangoConsentConfig):
         return {}
     nonce = getattr(request, "csp_nonce", None)
-    nonce = str(nonce) if nonce else None
-    policy = config.policy
-
-    def consent_banner() -> Markup:
-        from . import banner_html
-
-        return banner_html(
-            state,
-            policy,
-            prefix=routes_url(get_script_prefix(), config.prefix),
-            next_url=request.get_full_path(),
-            nonce=nonce,
-        )
-
-    def consent_mode_script() -> Markup:
-        return gtag_consent_script(state, policy, nonce=nonce)
-
-    return {
-        "consent": state,
-        "consent_banner": consent_banner,
-        "consent_mode_script": consent_mode_script,
-    }
+    return template_context(
+        state,
+        config.policy,
+        action=routes_url(get_script_prefix(), config.prefix),
+        here=request.get_full_path(),
+        nonce=str(nonce) if nonce else None,
+    )

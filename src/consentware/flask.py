@@ -54,10 +54,10 @@ from flask import Flask, current_app, request
 from markupsafe import Markup
 from werkzeug.local import LocalProxy
 
+from ._templates import template_context
 from .core.codec import SecretKey, derive_secret_key
 from .core.policy import Policy
 from .core.state import ConsentState, get_consent
-from .web.consent_mode import gtag_consent_script
 from .web.endpoint import routes_url
 from .wsgi import ConsentMiddleware
 
@@ -171,27 +171,28 @@ consent: LocalProxy[ConsentState] = LocalProxy(_current_consent)
 """The current request's :class:`~consentware.ConsentState` (reading it adds ``Vary: Cookie``)."""
 
 
+def _context() -> dict[str, Any]:
+    extension = _current()
+    query = request.query_string.decode("latin-1")
+    return template_context(
+        get_consent(request),
+        extension.policy,
+        action=routes_url(request.script_root, extension.prefix),
+        here=request.script_root + request.path + (f"?{query}" if query else ""),
+    )
+
+
 def consent_banner(*, next_url: str | None = None, nonce: str | None = None) -> Markup:
     """The consent banner for the current request (``consentware.banner_html``).
 
     ``next_url`` is where the form returns to, by default the current path and query string;
     ``nonce`` is the page's Content-Security-Policy nonce.
     """
-    extension = _current()
-    if next_url is None:
-        query = request.query_string.decode("latin-1")
-        next_url = request.script_root + request.path + (f"?{query}" if query else "")
-    from . import banner_html
-
-    return banner_html(
-        get_consent(request),
-        extension.policy,
-        prefix=routes_url(request.script_root, extension.prefix),
-        next_url=next_url,
-        nonce=nonce,
-    )
+    banner: Markup = _context()["consent_banner"](next_url=next_url, nonce=nonce)
+    return banner
 
 
 def consent_mode_script(*, nonce: str | None = None) -> Markup:
     """The Google Consent Mode v2 defaults for the current request, as an inline script."""
-    return gtag_consent_script(get_consent(request), _current().policy, nonce=nonce)
+    script: Markup = _context()["consent_mode_script"](nonce=nonce)
+    return script

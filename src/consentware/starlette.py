@@ -31,14 +31,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup
 from starlette.requests import HTTPConnection
 
+from ._templates import template_context
 from .asgi import ConsentMiddleware
 from .core import state as _state
 from .core.policy import Policy
 from .core.state import POLICY_KEY, ConsentState
-from .web.consent_mode import gtag_consent_script
 from .web.endpoint import DEFAULT_PREFIX, PREFIX_KEY
 
 if TYPE_CHECKING:
@@ -111,34 +110,14 @@ def consent_context(request: HTTPConnection, *, prefix: str | None = None) -> di
     ``prefix`` (by default the middleware's) and returning to the current page;
     ``consent_mode_script(nonce=None)`` renders the Google Consent Mode v2 defaults.
     """
-    state = get_consent(request)
-    policy = get_policy(request)
-    if prefix is None:
-        # The middleware's own answer: its mount point joined to its prefix (routes_url).
-        prefix = str(request.scope.get(PREFIX_KEY, DEFAULT_PREFIX))
-    action = prefix
     url = request.url
-    here = url.path + (f"?{url.query}" if url.query else "")
-
-    def consent_banner(*, next_url: str | None = None, nonce: str | None = None) -> Markup:
-        from . import banner_html
-
-        return banner_html(
-            state,
-            policy,
-            prefix=action,
-            next_url=here if next_url is None else next_url,
-            nonce=nonce,
-        )
-
-    def consent_mode_script(*, nonce: str | None = None) -> Markup:
-        return gtag_consent_script(state, policy, nonce=nonce)
-
-    return {
-        "consent": state,
-        "consent_banner": consent_banner,
-        "consent_mode_script": consent_mode_script,
-    }
+    return template_context(
+        get_consent(request),
+        get_policy(request),
+        # The middleware's own answer: its mount point joined to its prefix (routes_url).
+        action=str(request.scope.get(PREFIX_KEY, DEFAULT_PREFIX)) if prefix is None else prefix,
+        here=url.path + (f"?{url.query}" if url.query else ""),
+    )
 
 
 def install_templates(templates: Jinja2Templates, *, prefix: str | None = None) -> Jinja2Templates:

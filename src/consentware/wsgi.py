@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._boundary import checked_status, decide_text_headers
+from ._apply import decide_text_headers
+from ._boundary import checked_status
 from .core.codec import SecretKey
 from .core.decision import ReportCallback
 from .core.enforcer import Enforcer

@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from werkzeug.http import dump_cookie
 
@@ -43,11 +42,53 @@ from ..core.policy import NECESSARY
 from ..core.state import ConsentState
 from . import pages
 from .banner import Asset, assets
+from .cross_site import cross_site_refusal
+from .messages import (
+    ACTIONS,
+    DEFAULT_PREFIX,
+    FORM_TYPE,
+    JSON_TYPE,
+    MAX_BODY_BYTES,
+    MAX_FORM_FIELDS,
+    NO_STORE,
+    NOSNIFF,
+    PREFIX_KEY,
+    REASON_BAD_ACTION,
+    REASON_BAD_CONTENT_LENGTH,
+    REASON_BAD_GRANTED,
+    REASON_BODY_NOT_UTF8,
+    REASON_CROSS_SITE,
+    REASON_FAILED,
+    REASON_FORM_NOT_UTF8,
+    REASON_MEDIA_TYPE,
+    REASON_NOT_AN_OBJECT,
+    REASON_NOT_FOUND,
+    REASON_NOT_JSON,
+    REASON_TOO_LARGE,
+    REASON_TOO_MANY_FIELDS,
+    REASON_UNKNOWN_CATEGORY,
+    REASON_UNKNOWN_FORMAT,
+    REASON_UNKNOWN_KEY,
+    SEE_OTHER,
+    EndpointRequest,
+    EndpointResponse,
+    RefusalError,
+    body_limit,
+    declared_length,
+    json_response,
+    method_not_allowed,
+    plain,
+    routes_url,
+    safe_next,
+    shown,
+    without_body,
+)
 
 __all__ = [
     "DEFAULT_PREFIX",
     "MAX_BODY_BYTES",
     "PREFIX_KEY",
+    "REFUSED_CROSS_SITE",
     "ConsentEndpoint",
     "EndpointRequest",
     "EndpointResponse",
@@ -57,118 +98,16 @@ __all__ = [
     "state_document",
 ]
 
+#: The former name of :data:`~consentware.web.messages.REASON_CROSS_SITE`.
+REFUSED_CROSS_SITE: Final = REASON_CROSS_SITE
+
 logger = logging.getLogger("consentware")
 
-DEFAULT_PREFIX: Final = "/_consent"
-#: Where the middlewares publish :func:`routes_url` of the request (WSGI environ, ASGI scope),
-#: for template helpers: the banner they render posts there.
-PREFIX_KEY: Final = "consentware.prefix"
-#: The largest request body the consent route accepts; larger ones get ``413``.
-MAX_BODY_BYTES: Final = 16 * 1024
-_MAX_FORM_FIELDS: Final = 100
-_MAX_NEXT_LENGTH: Final = 2048
-_DEFAULT_PORTS: Final = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
-_FORM_TYPE: Final = "application/x-www-form-urlencoded"
-_JSON_TYPE: Final = "application/json"
-_ACTIONS: Final = frozenset({"accept_all", "reject_all", "save"})
-_SEE_OTHER: Final = b"See Other\n"
-_NO_STORE: Final = ("Cache-Control", "no-store")
-_NOSNIFF: Final = ("X-Content-Type-Options", "nosniff")
 # The policy page is a document of its own: it may load only the banner's own assets.
 _PAGE_CSP: Final = (
     "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
     "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class EndpointRequest:
-    """The parts of a request under the prefix that the consent routes look at.
-
-    Header values are ``None`` when absent. ``path`` is below the app's mount point and
-    ``root_path`` is that mount point (WSGI ``SCRIPT_NAME``, ASGI ``root_path``), which every
-    URL the pages write starts with. ``host`` is the ``Host`` header (or the server's name and
-    port when the request had none); ``body`` holds at most ``MAX_BODY_BYTES + 1`` bytes, as
-    read by the adapter.
-    """
-
-    method: str
-    path: str
-    root_path: str = ""
-    query: str = ""
-    scheme: str = "http"
-    host: str | None = None
-    origin: str | None = None
-    referer: str | None = None
-    sec_fetch_site: str | None = None
-    content_type: str | None = None
-    content_length: str | None = None
-    if_none_match: str | None = None
-    body: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class EndpointResponse:
-    """What the adapter sends: a status, ``str`` header pairs and the body.
-
-    ``exchange`` is the one whose decision the adapter applies to ``headers`` (as for any
-    response): after a consent change it reads the *new* consent, so the held cookies of every
-    category now refused are expired by the core's own rule.
-    """
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    exchange: Exchange | None = field(default=None, compare=False)
-
-
-def routes_url(root_path: str, prefix: str) -> str:
-    """Where the consent routes answer for an app mounted at ``root_path``: the one place the
-    mount point is joined to the prefix (every banner, injected or rendered, posts here)."""
-    return root_path.rstrip("/") + prefix
-
-
-def body_limit(method: str, content_length: str | None) -> int:
-    """How many body bytes an adapter should read for this request (0: read none).
-
-    A declared length over the limit is refused from the header alone, so the adapter reads
-    nothing; otherwise one byte more than the limit, to tell "at the limit" from "over it".
-    """
-    if method.upper() != "POST":
-        return 0
-    declared = _content_length(content_length)
-    if declared is not None and declared > MAX_BODY_BYTES:
-        return 0
-    if declared is not None:
-        return declared
-    return MAX_BODY_BYTES + 1
-
-
-def _content_length(value: str | None) -> int | None:
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if not value.isdigit() or not value.isascii():
-        return -1
-    return int(value)
-
-
-def safe_next(value: str | None) -> str:
-    """``value`` if it is a same-site path, else ``"/"``.
-
-    A same-site path starts with a single ``/`` and holds no scheme, no ``//``, no backslash and
-    only visible ASCII (a browser drops tabs and newlines from URLs, so ``/\\t/evil`` would
-    become ``//evil``).
-    """
-    if not value or len(value) > _MAX_NEXT_LENGTH:
-        return "/"
-    if not value.startswith("/") or value.startswith("//"):
-        return "/"
-    if "\\" in value or "//" in value.split("?", 1)[0]:
-        return "/"
-    if any(not ("!" <= char <= "~") for char in value):
-        return "/"
-    return value
 
 
 def state_document(state: ConsentState, enforcer: Enforcer) -> dict[str, Any]:
@@ -184,15 +123,6 @@ def state_document(state: ConsentState, enforcer: Enforcer) -> dict[str, Any]:
         for category in enforcer.policy.categories.values()
     ]
     return document
-
-
-class _RefusalError(Exception):
-    """A request the consent route answers with a 4xx and a plain message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class ConsentEndpoint:
@@ -229,7 +159,7 @@ class ConsentEndpoint:
                 request.method[:16],
                 exc_info=True,
             )
-            return _plain(500, "The consent route failed; nothing was changed.", None)
+            return plain(500, REASON_FAILED, None)
 
     def _respond(self, request: EndpointRequest, exchange: Exchange) -> EndpointResponse:
         route = request.path[len(self.prefix) :]
@@ -240,38 +170,40 @@ class ConsentEndpoint:
                     return self._post(request, exchange)
                 if method in ("GET", "HEAD"):
                     return self._get_state(exchange, head=method == "HEAD")
-                return _method_not_allowed("GET, HEAD, POST", exchange)
+                return method_not_allowed("GET, HEAD, POST", exchange)
             if route in ("/policy", "/banner.js", "/banner.css"):
                 if method not in ("GET", "HEAD"):
-                    return _method_not_allowed("GET, HEAD", exchange)
+                    return method_not_allowed("GET, HEAD", exchange)
                 if route == "/policy":
                     response = self._policy(request, exchange)
                 else:
                     response = self._asset(self._assets[route[1:]], request, exchange)
-                return _head(response) if method == "HEAD" else response
-            return _plain(404, "Not found.", exchange)
-        except _RefusalError as refusal:
-            return _plain(refusal.status, refusal.message, exchange)
+                return without_body(response) if method == "HEAD" else response
+            return plain(404, REASON_NOT_FOUND, exchange)
+        except RefusalError as refusal:
+            return plain(refusal.status, refusal.message, exchange)
 
     # -- POST {prefix} ---------------------------------------------------------------------
 
     def _post(self, request: EndpointRequest, exchange: Exchange) -> EndpointResponse:
-        _refuse_cross_site(request)
-        declared = _content_length(request.content_length)
+        refusal = cross_site_refusal(request)
+        if refusal is not None:
+            raise RefusalError(403, refusal)
+        declared = declared_length(request.content_length)
         if declared == -1:
-            raise _RefusalError(400, "Malformed Content-Length.")
+            raise RefusalError(400, REASON_BAD_CONTENT_LENGTH)
         if (declared is not None and declared > MAX_BODY_BYTES) or len(
             request.body
         ) > MAX_BODY_BYTES:
-            raise _RefusalError(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
+            raise RefusalError(413, REASON_TOO_LARGE)
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
-        if media_type == _FORM_TYPE:
+        if media_type == FORM_TYPE:
             granted, next_url = self._read_form(request.body)
-        elif media_type == _JSON_TYPE or media_type.endswith("+json"):
+        elif media_type == JSON_TYPE or media_type.endswith("+json"):
             granted, next_url = self._read_json(request.body), None
         else:
-            raise _RefusalError(
-                415, f"Send {_FORM_TYPE} or {_JSON_TYPE}, not {media_type or 'no content type'}."
+            raise RefusalError(
+                415, REASON_MEDIA_TYPE.format(media_type=media_type or "no content type")
             )
         new_exchange, set_cookie = self._record(granted, request, exchange)
         if next_url is not None:
@@ -280,15 +212,17 @@ class ConsentEndpoint:
                 [
                     ("Location", next_url),
                     ("Content-Type", "text/plain; charset=utf-8"),
-                    ("Content-Length", str(len(_SEE_OTHER))),
-                    _NO_STORE,
-                    _NOSNIFF,
+                    ("Content-Length", str(len(SEE_OTHER))),
+                    NO_STORE,
+                    NOSNIFF,
                     ("Set-Cookie", set_cookie),
                 ],
-                _SEE_OTHER,
+                SEE_OTHER,
                 new_exchange,
             )
-        response = _json(200, state_document(new_exchange.state, self.enforcer), new_exchange)
+        response = json_response(
+            200, state_document(new_exchange.state, self.enforcer), new_exchange
+        )
         response.headers.append(("Set-Cookie", set_cookie))
         return response
 
@@ -300,16 +234,16 @@ class ConsentEndpoint:
                 keep_blank_values=True,
                 strict_parsing=False,
                 errors="strict",
-                max_num_fields=_MAX_FORM_FIELDS,
+                max_num_fields=MAX_FORM_FIELDS,
                 separator="&",
             )
         except UnicodeDecodeError:
-            raise _RefusalError(400, "The form is not valid UTF-8.") from None
+            raise RefusalError(400, REASON_FORM_NOT_UTF8) from None
         except ValueError:
-            raise _RefusalError(400, "The form has too many fields.") from None
+            raise RefusalError(400, REASON_TOO_MANY_FIELDS) from None
         actions = [value for key, value in fields if key == "action"]
-        if len(actions) != 1 or actions[0] not in _ACTIONS:
-            raise _RefusalError(400, "The form needs one action: accept_all, reject_all or save.")
+        if len(actions) != 1 or actions[0] not in ACTIONS:
+            raise RefusalError(400, REASON_BAD_ACTION)
         nexts = [value for key, value in fields if key == "next"]
         next_url = safe_next(nexts[0] if len(nexts) == 1 else None)
         action = actions[0]
@@ -323,24 +257,24 @@ class ConsentEndpoint:
         try:
             document = json.loads(body.decode("utf-8"))
         except UnicodeDecodeError:
-            raise _RefusalError(400, "The body is not valid UTF-8.") from None
+            raise RefusalError(400, REASON_BODY_NOT_UTF8) from None
         except (ValueError, RecursionError):
-            raise _RefusalError(400, "The body is not valid JSON.") from None
+            raise RefusalError(400, REASON_NOT_JSON) from None
         if not isinstance(document, dict):
-            raise _RefusalError(400, 'Send a JSON object: {"granted": [...]}.')
+            raise RefusalError(400, REASON_NOT_AN_OBJECT)
         for key in document:
             if key != "granted":
-                raise _RefusalError(400, f"Unknown key {_shown(key)}; send {{'granted': [...]}}.")
+                raise RefusalError(400, REASON_UNKNOWN_KEY.format(key=shown(key)))
         granted = document.get("granted")
         if not isinstance(granted, list) or not all(isinstance(g, str) for g in granted):
-            raise _RefusalError(400, '"granted" must be a list of category names.')
+            raise RefusalError(400, REASON_BAD_GRANTED)
         return self._known(granted)
 
     def _known(self, names: Sequence[str]) -> list[str]:
         categories = self.enforcer.policy.categories
         for name in names:
             if name not in categories:
-                raise _RefusalError(400, f"Unknown category {_shown(name)}.")
+                raise RefusalError(400, REASON_UNKNOWN_CATEGORY.format(name=shown(name)))
         return [name for name in dict.fromkeys(names) if name != NECESSARY]
 
     def _record(
@@ -378,15 +312,15 @@ class ConsentEndpoint:
     # -- GET routes -------------------------------------------------------------------------
 
     def _get_state(self, exchange: Exchange, *, head: bool) -> EndpointResponse:
-        response = _json(200, state_document(exchange.state, self.enforcer), exchange)
-        return _head(response) if head else response
+        response = json_response(200, state_document(exchange.state, self.enforcer), exchange)
+        return without_body(response) if head else response
 
     def _policy(self, request: EndpointRequest, exchange: Exchange) -> EndpointResponse:
-        query = dict(parse_qsl(request.query, max_num_fields=_MAX_FORM_FIELDS))
+        query = dict(parse_qsl(request.query, max_num_fields=MAX_FORM_FIELDS))
         policy = self.enforcer.policy
         fmt = query.get("format", "html")
         if fmt == "json":
-            return _json(200, pages.policy_document(policy), exchange, cache="no-cache")
+            return json_response(200, pages.policy_document(policy), exchange, cache="no-cache")
         if fmt in ("md", "markdown"):
             body = pages.policy_markdown(policy).encode()
             content_type = "text/markdown; charset=utf-8"
@@ -396,12 +330,12 @@ class ConsentEndpoint:
             body = html.encode()
             content_type = "text/html; charset=utf-8"
         else:
-            raise _RefusalError(400, f"Unknown format {_shown(fmt)}: use html, json or md.")
+            raise RefusalError(400, REASON_UNKNOWN_FORMAT.format(fmt=shown(fmt)))
         headers = [
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Cache-Control", "no-cache"),
-            _NOSNIFF,
+            NOSNIFF,
         ]
         if fmt == "html":
             headers.append(("Content-Security-Policy", _PAGE_CSP))
@@ -416,69 +350,13 @@ class ConsentEndpoint:
             ("ETag", asset.etag),
             # A URL carrying the content's hash never changes meaning; others revalidate.
             ("Cache-Control", "public, max-age=31536000, immutable" if versioned else "no-cache"),
-            _NOSNIFF,
+            NOSNIFF,
         ]
         if _etag_matches(request.if_none_match, asset.etag):
             # RFC 9110 15.4.5: a 304 carries the validators and caching fields only.
             return EndpointResponse(304, headers[1:3], b"", exchange)
         headers.append(("Content-Length", str(len(asset.body))))
         return EndpointResponse(200, headers, asset.body, exchange)
-
-
-def _refuse_cross_site(request: EndpointRequest) -> None:
-    """Forged consent is a CSRF attack: refuse anything another site could have sent.
-
-    An origin is a scheme and an authority: on ``https``, ``Origin: http://<same host>`` is a
-    page an active network attacker can write, so it is another site.
-    """
-    fetch_site = (request.sec_fetch_site or "").strip().lower()
-    # "same-site" is another origin of the site, such as a sibling subdomain's page: it must
-    # not choose for this one any more than another site may.
-    if fetch_site in ("cross-site", "same-site"):
-        raise _RefusalError(403, REFUSED_CROSS_SITE)
-    here = _origin_of(request.scheme, request.host or "")
-    origin = request.origin
-    if origin is not None and origin.strip():
-        origin = origin.strip()
-        # Chromium sends "Origin: null" on a same-origin post under "no-referrer"; only the
-        # Sec-Fetch-Site header can vouch for it then.
-        if origin == "null":
-            if fetch_site != "same-origin":
-                raise _RefusalError(403, REFUSED_CROSS_SITE)
-            return
-        if here is None or _url_origin(origin) != here:
-            raise _RefusalError(403, REFUSED_CROSS_SITE)
-        return
-    referer = request.referer
-    if referer is not None and referer.strip() and (here is None or _url_origin(referer) != here):
-        raise _RefusalError(403, REFUSED_CROSS_SITE)
-
-
-#: The message of a refused cross-site consent request.
-REFUSED_CROSS_SITE: Final = "Cross-site consent requests are refused."
-
-
-def _origin_of(scheme: str, netloc: str) -> tuple[str, str] | None:
-    """(scheme, authority) with the scheme's default port left out; ``None`` without a host."""
-    scheme = scheme.strip().lower()
-    netloc = netloc.strip().lower()
-    if not netloc:
-        return None
-    default_port = _DEFAULT_PORTS.get(scheme)
-    if default_port and netloc.endswith(":" + default_port):
-        netloc = netloc[: -len(default_port) - 1]
-    # A websocket's origin is its page's: ws and wss answer pages served over http and https.
-    return {"ws": "http", "wss": "https"}.get(scheme, scheme), netloc
-
-
-def _url_origin(url: str) -> tuple[str, str] | None:
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if not parts.scheme or not parts.netloc:
-        return None
-    return _origin_of(parts.scheme, parts.netloc.rsplit("@", 1)[-1])
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -495,43 +373,3 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 def _plain_name(name: str) -> bool:
     return bool(name) and not any(c in name for c in ";= \t\r\n")
-
-
-def _shown(value: object) -> str:
-    """A value quoted for a plain-text message, cut short."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _plain(status: int, message: str, exchange: Exchange | None) -> EndpointResponse:
-    body = (message + "\n").encode()
-    headers = [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-        _NO_STORE,
-        _NOSNIFF,
-    ]
-    return EndpointResponse(status, headers, body, exchange)
-
-
-def _method_not_allowed(allow: str, exchange: Exchange) -> EndpointResponse:
-    response = _plain(405, "Method not allowed.", exchange)
-    response.headers.append(("Allow", allow))
-    return response
-
-
-def _json(
-    status: int, document: Mapping[str, Any], exchange: Exchange, *, cache: str = "no-store"
-) -> EndpointResponse:
-    body = json.dumps(document, separators=(",", ":"), ensure_ascii=True).encode()
-    headers = [
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", cache),
-        _NOSNIFF,
-    ]
-    return EndpointResponse(status, headers, body, exchange)
-
-
-def _head(response: EndpointResponse) -> EndpointResponse:
-    return EndpointResponse(response.status, response.headers, b"", response.exchange)
