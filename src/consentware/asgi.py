@@ -22,27 +22,21 @@ from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Awaitable, Callable, MutableMapping
+import os
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from ._apply import decide_byte_headers
 from ._boundary import read_headers
+from ._request import RequestView, Settings, asgi_view, blank_view, publish
 from .core._log import WarnOnce, log_safely
 from .core.codec import SecretKey
 from .core.decision import ReportCallback
-from .core.enforcer import Enforcer
 from .core.exchange import Exchange
 from .core.policy import Policy
-from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
+from .core.state import ConsentState
 from .web.banner import banner_html, inject, injection_point, wants_banner, with_content_length
-from .web.endpoint import (
-    DEFAULT_PREFIX,
-    PREFIX_KEY,
-    ConsentEndpoint,
-    EndpointRequest,
-    body_limit,
-    routes_url,
-)
+from .web.messages import DEFAULT_PREFIX, body_limit, routes_url
 
 __all__ = ["ConsentMiddleware"]
 
@@ -64,11 +58,12 @@ _latin1: Callable[[bytes], str] = operator.methodcaller("decode", "latin-1")
 _to_latin1: Callable[[str], bytes] = operator.methodcaller("encode", "latin-1")
 
 
-class ConsentMiddleware:
+class ConsentMiddleware(Settings):
     """Wrap an ASGI app so that no cookie the visitor did not consent to leaves it.
 
     :param app: the ASGI application to wrap.
-    :param policy: the cookie policy; :meth:`Policy.default` when omitted.
+    :param policy: the cookie policy: a :class:`~consentware.Policy`, a dict in its schema, the
+        path of a TOML file, or ``None`` for :meth:`Policy.default`.
     :param secret_key: signs the consent cookie; a list rotates keys (the last signs, all
         verify). ``None`` keeps the cookie unsigned so page scripts can write it.
     :param on_report: called with a :class:`~consentware.Report` for every response.
@@ -81,40 +76,46 @@ class ConsentMiddleware:
     def __init__(
         self,
         app: ASGIApp,
-        policy: Policy | None = None,
+        policy: Policy | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         *,
         secret_key: SecretKey = None,
         on_report: ReportCallback | None = None,
         prefix: str = DEFAULT_PREFIX,
         inject_banner: bool = False,
     ) -> None:
+        super().__init__(
+            policy,
+            secret_key=secret_key,
+            on_report=on_report,
+            prefix=prefix,
+            inject_banner=inject_banner,
+        )
         self.app = app
-        self.policy = policy if policy is not None else Policy.default()
-        self.enforcer = Enforcer(self.policy, secret_key)
-        self.on_report = on_report
-        self.endpoint = ConsentEndpoint(self.enforcer, prefix)
-        self.inject_banner = inject_banner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        exchange = self._begin(scope)
+        view, exchange = self._begin(scope)
         if scope["type"] == "http":
-            if self.endpoint.handles(_app_path(scope)):
-                await self._serve_endpoint(scope, receive, send, exchange)
+            if self.endpoint.handles(view.path):
+                await self._serve_endpoint(view, receive, send, exchange)
                 return
             if self.inject_banner and wants_banner(exchange.state):
-                send = _BannerSend(send, exchange.state, self, scope)
+                send = _BannerSend(send, exchange.state, self, view)
         await self.app(scope, receive, _ConsentSend(send, exchange, self.on_report))
 
     async def _serve_endpoint(
-        self, scope: Scope, receive: Receive, send: Send, exchange: Exchange
+        self, view: RequestView, receive: Receive, send: Send, exchange: Exchange
     ) -> None:
-        request = await _endpoint_request(scope, receive)
-        if request is None:
-            return  # the client went away
-        response = self.endpoint.respond(request, exchange)
+        limit = body_limit(view.method, view.header("content-length"))
+        body = b""
+        if limit:
+            read = await _read_body(receive, limit)
+            if read is None:
+                return  # the client went away
+            body = read
+        response = self.endpoint.respond(view.endpoint_request(body), exchange)
         original = [(_to_latin1(n), _to_latin1(v)) for n, v in response.headers]
         headers = decide_byte_headers(response.exchange or exchange, original, self.on_report)
         if headers is None:
@@ -122,21 +123,19 @@ class ConsentMiddleware:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
-    def _begin(self, scope: Scope) -> Exchange:
+    def _begin(self, scope: Scope) -> tuple[RequestView, Exchange]:
         try:
-            cookie, gpc = _request_headers(scope)
+            view = asgi_view(scope)
         except Exception:
             log_safely(
                 logging.ERROR,
                 "consentware could not read the request headers; only necessary pass",
                 exc_info=True,
             )
-            cookie, gpc = None, None
-        exchange = self.enforcer.begin(cookie, gpc, path=scope.get("path") or "/")
+            view = blank_view(scope)
+        exchange = self.enforcer.begin(view.cookie, view.gpc, path=view.full_path or "/")
         state = exchange.state
-        scope[ENVIRON_KEY] = state
-        scope[POLICY_KEY] = self.policy
-        scope[PREFIX_KEY] = routes_url(scope.get("root_path", ""), self.endpoint.prefix)
+        publish(scope, state, self, view)
         # ASGI gives each request its own copy of the lifespan state. Write into that copy, so
         # outer layers already holding it (Starlette's request.state) see the consent too.
         request_state = scope.get("state")
@@ -144,22 +143,7 @@ class ConsentMiddleware:
             request_state["consent"] = state
         else:
             scope["state"] = {"consent": state}
-        return exchange
-
-
-def _request_headers(scope: Scope) -> tuple[str | None, str | None]:
-    """The request's ``Cookie`` headers joined with ``"; "``, and its ``Sec-GPC`` value."""
-    cookies: list[str] = []
-    gpc: str | None = None
-    for name, value in scope.get("headers", ()):
-        lowered = name.lower()
-        if lowered == b"cookie":
-            cookies.append(value.decode("latin-1"))
-        elif lowered == b"sec-gpc":
-            # Every copy counts: joined as a WSGI server joins repeated headers.
-            text = value.decode("latin-1")
-            gpc = text if gpc is None else f"{gpc}, {text}"
-    return ("; ".join(cookies) if cookies else None), gpc
+        return view, exchange
 
 
 class _ConsentSend:
@@ -201,65 +185,6 @@ def _without_cookies(message: Message, warnings: WarnOnce) -> Message:
     return {**message, "headers": headers.others}
 
 
-async def _endpoint_request(scope: Scope, receive: Receive) -> EndpointRequest | None:
-    """The request under the prefix, with at most the body the endpoint wants read."""
-    fields: dict[bytes, str] = {}
-    for name, value in scope.get("headers", ()):
-        lowered = name.lower()
-        if lowered in _ENDPOINT_HEADERS and lowered not in fields:
-            fields[lowered] = value.decode("latin-1")
-    method = scope.get("method", "GET")
-    limit = body_limit(method, fields.get(b"content-length"))
-    body = b""
-    if limit:
-        read = await _read_body(receive, limit)
-        if read is None:
-            return None
-        body = read
-    host = fields.get(b"host")
-    server = scope.get("server")
-    if not host and server:
-        host = f"{server[0]}:{server[1]}" if server[1] is not None else str(server[0])
-    query = scope.get("query_string", b"")
-    return EndpointRequest(
-        method=method,
-        path=_app_path(scope),
-        root_path=scope.get("root_path", ""),
-        query=query.decode("latin-1") if isinstance(query, bytes) else str(query),
-        scheme=scope.get("scheme", "http"),
-        host=host,
-        origin=fields.get(b"origin"),
-        referer=fields.get(b"referer"),
-        sec_fetch_site=fields.get(b"sec-fetch-site"),
-        content_type=fields.get(b"content-type"),
-        content_length=fields.get(b"content-length"),
-        if_none_match=fields.get(b"if-none-match"),
-        body=body,
-    )
-
-
-_ENDPOINT_HEADERS = frozenset(
-    {
-        b"host",
-        b"origin",
-        b"referer",
-        b"sec-fetch-site",
-        b"content-type",
-        b"content-length",
-        b"if-none-match",
-    }
-)
-
-
-def _app_path(scope: Scope) -> str:
-    """The path below the app's mount point: ASGI's ``path`` includes ``root_path``."""
-    path: str = scope.get("path", "")
-    root = scope.get("root_path", "")
-    if root and path.startswith(root):
-        return path[len(root) :]
-    return path
-
-
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
     """Up to ``limit`` bytes of the request body; ``None`` if the client disconnected."""
     chunks: list[bytes] = []
@@ -288,15 +213,13 @@ class _BannerSend:
     __slots__ = ("_charset", "_held", "_middleware", "_next_url", "_prefix", "_send", "_state")
 
     def __init__(
-        self, send: Send, state: ConsentState, middleware: ConsentMiddleware, scope: Scope
+        self, send: Send, state: ConsentState, middleware: ConsentMiddleware, view: RequestView
     ) -> None:
         self._send = send
         self._state = state
         self._middleware = middleware
-        query = scope.get("query_string", b"")
-        path = scope.get("path", "")
-        self._prefix = str(scope[PREFIX_KEY])
-        self._next_url = path + ("?" + query.decode("latin-1") if query else "")
+        self._prefix = routes_url(view.root_path, middleware.endpoint.prefix)
+        self._next_url = view.here
         self._held: Message | None = None
         self._charset = ""
 

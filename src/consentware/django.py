@@ -54,19 +54,17 @@ from django.utils.module_loading import import_string
 
 from ._apply import decide_text_headers
 from ._django_cookies import rendered_jar
+from ._request import RequestView, Settings, django_view, publish, warn_undeclared
 from ._templates import template_context
 from .core._log import log_safely
 from .core.codec import SecretKey, derive_secret_key
 from .core.decision import ReportCallback
-from .core.enforcer import Enforcer
 from .core.exchange import Exchange
 from .core.policy import Policy
-from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
+from .core.state import ConsentState
 from .web.banner import inject, injection_point
 from .web.endpoint import (
     DEFAULT_PREFIX,
-    PREFIX_KEY,
-    ConsentEndpoint,
     EndpointRequest,
     body_limit,
     routes_url,
@@ -154,13 +152,20 @@ class ConsentMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
         self.config = load_config()
-        self.policy = self.config.policy
         try:
-            self.enforcer = Enforcer(self.policy, self.config.secret_key)
-            self.endpoint = ConsentEndpoint(self.enforcer, self.config.prefix)
-        except ValueError as exc:  # "secret_key: ..." or "prefix: ..."
+            self.settings = Settings(
+                self.config.policy,
+                secret_key=self.config.secret_key,
+                on_report=self.config.on_report,
+                prefix=self.config.prefix,
+                inject_banner=self.config.inject_banner,
+            )
+        except ValueError as exc:  # ConfigurationError, PolicyError: both name the key
             raise ImproperlyConfigured(f"settings.CONSENTWARE.{exc}") from exc
-        self.on_report = self.config.on_report
+        self.policy = self.settings.policy
+        self.enforcer = self.settings.enforcer
+        self.endpoint = self.settings.endpoint
+        self.on_report = self.settings.on_report
         self._prefix = self.endpoint.prefix
         self._inject = self.config.inject_banner
         _warn_undeclared_django_cookies(self.policy)
@@ -191,22 +196,17 @@ class ConsentMiddleware:
         return response
 
     def _begin(self, request: Any) -> Exchange:
-        meta = request.META
-        exchange = self.enforcer.begin(
-            meta.get("HTTP_COOKIE"), meta.get("HTTP_SEC_GPC"), path=request.path
-        )
+        view = django_view(request)
+        request.consentware_view = view
+        exchange = self.enforcer.begin(view.cookie, view.gpc, path=request.path)
         state = exchange.state
         request.consent = state
         request.consentware = self.config
         # get_consent() looks in request.environ (WSGI) or request.scope (ASGI) first.
-        meta[ENVIRON_KEY] = state
-        meta[POLICY_KEY] = self.policy
-        meta[PREFIX_KEY] = routes_url(_mount_point(request), self._prefix)
+        publish(request.META, state, self.settings, view)
         scope = getattr(request, "scope", None)
         if isinstance(scope, dict):
-            scope[ENVIRON_KEY] = state
-            scope[POLICY_KEY] = self.policy
-            scope[PREFIX_KEY] = meta[PREFIX_KEY]
+            publish(scope, state, self.settings, view)
         return exchange
 
     def _inject_banner(self, request: Any, response: Any) -> None:
@@ -268,37 +268,9 @@ class ConsentMiddleware:
 
 
 def _endpoint_request(request: Any) -> EndpointRequest:
-    meta = request.META
-    method = request.method or "GET"
-    content_length = meta.get("CONTENT_LENGTH") or None
-    limit = body_limit(method, content_length)
-    host = meta.get("HTTP_HOST")
-    if not host and meta.get("SERVER_NAME"):
-        host = f"{meta['SERVER_NAME']}:{meta.get('SERVER_PORT', '')}".rstrip(":")
-    return EndpointRequest(
-        method=method,
-        path=request.path_info,
-        root_path=_mount_point(request),
-        query=meta.get("QUERY_STRING", ""),
-        scheme=request.scheme,
-        host=host,
-        origin=meta.get("HTTP_ORIGIN"),
-        referer=meta.get("HTTP_REFERER"),
-        sec_fetch_site=meta.get("HTTP_SEC_FETCH_SITE"),
-        content_type=meta.get("CONTENT_TYPE"),
-        content_length=content_length,
-        if_none_match=meta.get("HTTP_IF_NONE_MATCH"),
-        body=request.read(limit) if limit else b"",
-    )
-
-
-def _mount_point(request: Any) -> str:
-    """Django's request.path is the mount point (SCRIPT_NAME, FORCE_SCRIPT_NAME or the ASGI
-    root_path) followed by path_info; the banner and the policy page post under that mount."""
-    path_info: str = request.path_info
-    full_path: str = request.path
-    root_path = full_path[: len(full_path) - len(path_info)] if path_info else full_path
-    return root_path.rstrip("/")
+    view: RequestView = request.consentware_view
+    limit = body_limit(view.method, view.header("content-length"))
+    return view.endpoint_request(request.read(limit) if limit else b"")
 
 
 def _apply(exchange: Exchange, response: Any, on_report: ReportCallback | None) -> None:
@@ -338,17 +310,13 @@ def _clean_reason(response: Any) -> bool:
 
 def _warn_undeclared_django_cookies(policy: Policy) -> None:
     """Warn about Django's own cookies, set by an installed middleware, that would be blocked."""
-    if policy.unknown_cookies != "block":
-        return
     middleware = set(getattr(settings, "MIDDLEWARE", None) or ())
-    for setting, default, setter in _DJANGO_COOKIES:
-        name = getattr(settings, setting, default) if setting else default
-        if setter in middleware and isinstance(name, str) and policy.category_of(name) is None:
-            logger.warning(
-                "Django's %r cookie matches no rule of the consentware policy, so it is "
-                "blocked: declare it in the category 'necessary'",
-                name,
-            )
+    names = [
+        getattr(settings, setting, default) if setting else default
+        for setting, default, setter in _DJANGO_COOKIES
+        if setter in middleware
+    ]
+    warn_undeclared(policy, "Django", [name for name in names if isinstance(name, str)])
 
 
 def context_processor(request: Any) -> dict[str, Any]:

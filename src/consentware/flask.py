@@ -54,6 +54,7 @@ from flask import Flask, current_app, request
 from markupsafe import Markup
 from werkzeug.local import LocalProxy
 
+from ._request import warn_undeclared
 from ._templates import template_context
 from .core.codec import SecretKey, derive_secret_key
 from .core.policy import Policy
@@ -145,13 +146,7 @@ def _app_secret_key(app: Flask) -> SecretKey:
 
 
 def _warn_undeclared_session_cookie(app: Flask, policy: Policy) -> None:
-    name = app.config.get("SESSION_COOKIE_NAME") or "session"
-    if policy.category_of(name) is None and policy.unknown_cookies == "block":
-        logger.warning(
-            "Flask's session cookie %r matches no rule of the policy, so it is blocked: "
-            "declare it in the category 'necessary'",
-            name,
-        )
+    warn_undeclared(policy, "Flask", [app.config.get("SESSION_COOKIE_NAME") or "session"])
 
 
 def _current() -> FlaskConsent:

@@ -16,27 +16,21 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ._apply import decide_text_headers
 from ._boundary import checked_status
+from ._request import RequestView, Settings, publish, wsgi_view
 from .core.codec import SecretKey
 from .core.decision import ReportCallback
-from .core.enforcer import Enforcer
 from .core.exchange import Exchange
 from .core.policy import Policy
-from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
+from .core.state import ConsentState
 from .web.banner import banner_html, inject, injection_point, wants_banner, with_content_length
-from .web.endpoint import (
-    DEFAULT_PREFIX,
-    PREFIX_KEY,
-    ConsentEndpoint,
-    EndpointRequest,
-    body_limit,
-    routes_url,
-)
+from .web.messages import DEFAULT_PREFIX, body_limit, routes_url
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -45,11 +39,12 @@ if TYPE_CHECKING:
 __all__ = ["ConsentMiddleware"]
 
 
-class ConsentMiddleware:
+class ConsentMiddleware(Settings):
     """Wrap a WSGI app so that no cookie the visitor did not consent to leaves it.
 
     :param app: the WSGI application to wrap.
-    :param policy: the cookie policy; :meth:`Policy.default` when omitted.
+    :param policy: the cookie policy: a :class:`~consentware.Policy`, a dict in its schema, the
+        path of a TOML file, or ``None`` for :meth:`Policy.default`.
     :param secret_key: signs the consent cookie; a list rotates keys (the last signs, all
         verify). ``None`` keeps the cookie unsigned so page scripts can write it.
     :param on_report: called with a :class:`~consentware.Report` for every response.
@@ -62,36 +57,34 @@ class ConsentMiddleware:
     def __init__(
         self,
         app: WSGIApplication,
-        policy: Policy | None = None,
+        policy: Policy | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         *,
         secret_key: SecretKey = None,
         on_report: ReportCallback | None = None,
         prefix: str = DEFAULT_PREFIX,
         inject_banner: bool = False,
     ) -> None:
+        super().__init__(
+            policy,
+            secret_key=secret_key,
+            on_report=on_report,
+            prefix=prefix,
+            inject_banner=inject_banner,
+        )
         self.app = app
-        self.policy = policy if policy is not None else Policy.default()
-        self.enforcer = Enforcer(self.policy, secret_key)
-        self.on_report = on_report
-        self.endpoint = ConsentEndpoint(self.enforcer, prefix)
-        self.inject_banner = inject_banner
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        exchange = self.enforcer.begin(
-            environ.get("HTTP_COOKIE"),
-            environ.get("HTTP_SEC_GPC"),
-            path=environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
-        )
-        environ[ENVIRON_KEY] = exchange.state
-        environ[POLICY_KEY] = self.policy
-        environ[PREFIX_KEY] = routes_url(environ.get("SCRIPT_NAME", ""), self.endpoint.prefix)
+        view = wsgi_view(environ)
+        exchange = self.enforcer.begin(view.cookie, view.gpc, path=view.full_path)
+        publish(environ, exchange.state, self, view)
         on_report = self.on_report
-        if self.endpoint.handles(environ.get("PATH_INFO", "")):
-            return self._serve_endpoint(environ, start_response, exchange)
+        if self.endpoint.handles(view.path):
+            return self._serve_endpoint(environ, view, start_response, exchange)
         banner: _BannerInjector | None = None
         if self.inject_banner and wants_banner(exchange.state):
-            banner = _BannerInjector(start_response, exchange.state, self, environ)
+            banner = _BannerInjector(start_response, exchange.state, self, view)
             start_response = banner.start_response
+        warnings = self.enforcer.warnings
 
         def consent_start_response(
             status: str,
@@ -99,7 +92,7 @@ class ConsentMiddleware:
             exc_info: OptExcInfo | None = None,
         ) -> Any:
             filtered = decide_text_headers(exchange, headers, on_report)
-            status = checked_status(status, exchange.enforcer.warnings)
+            status = checked_status(status, warnings)
             if exc_info is None:
                 return start_response(status, filtered)
             try:
@@ -113,40 +106,23 @@ class ConsentMiddleware:
         return banner.finish(self.app(environ, consent_start_response))
 
     def _serve_endpoint(
-        self, environ: WSGIEnvironment, start_response: StartResponse, exchange: Exchange
+        self,
+        environ: WSGIEnvironment,
+        view: RequestView,
+        start_response: StartResponse,
+        exchange: Exchange,
     ) -> Iterable[bytes]:
-        response = self.endpoint.respond(_endpoint_request(environ), exchange)
+        content_length = view.header("content-length")
+        limit = body_limit(view.method, content_length)
+        if limit and content_length is None and not environ.get("wsgi.input_terminated"):
+            limit = 0  # PEP 3333: without a length, reading may block on the client.
+        request = view.endpoint_request(_read_body(environ, limit) if limit else b"")
+        response = self.endpoint.respond(request, exchange)
         headers = decide_text_headers(
             response.exchange or exchange, response.headers, self.on_report
         )
         start_response(f"{response.status} {HTTPStatus(response.status).phrase}", headers)
         return [response.body]
-
-
-def _endpoint_request(environ: WSGIEnvironment) -> EndpointRequest:
-    method = environ.get("REQUEST_METHOD", "GET")
-    content_length = environ.get("CONTENT_LENGTH") or None
-    limit = body_limit(method, content_length)
-    if limit and content_length is None and not environ.get("wsgi.input_terminated"):
-        limit = 0  # PEP 3333: without a length, reading may block on the client.
-    host = environ.get("HTTP_HOST")
-    if not host and environ.get("SERVER_NAME"):
-        host = f"{environ['SERVER_NAME']}:{environ.get('SERVER_PORT', '')}".rstrip(":")
-    return EndpointRequest(
-        method=method,
-        path=environ.get("PATH_INFO", ""),
-        root_path=environ.get("SCRIPT_NAME", ""),
-        query=environ.get("QUERY_STRING", ""),
-        scheme=environ.get("wsgi.url_scheme", "http"),
-        host=host,
-        origin=environ.get("HTTP_ORIGIN"),
-        referer=environ.get("HTTP_REFERER"),
-        sec_fetch_site=environ.get("HTTP_SEC_FETCH_SITE"),
-        content_type=environ.get("CONTENT_TYPE"),
-        content_length=content_length,
-        if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
-        body=_read_body(environ, limit) if limit else b"",
-    )
 
 
 def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
@@ -194,15 +170,13 @@ class _BannerInjector:
         server_start: StartResponse,
         state: ConsentState,
         middleware: ConsentMiddleware,
-        environ: WSGIEnvironment,
+        view: RequestView,
     ) -> None:
         self._server_start = server_start
         self._state = state
         self._middleware = middleware
-        query = environ.get("QUERY_STRING", "")
-        root = environ.get("SCRIPT_NAME", "")
-        self._prefix = str(environ[PREFIX_KEY])
-        self._next_url = root + environ.get("PATH_INFO", "") + ("?" + query if query else "")
+        self._prefix = routes_url(view.root_path, middleware.endpoint.prefix)
+        self._next_url = view.here
         self._held = False
         self._finished = False
         self._sent = False

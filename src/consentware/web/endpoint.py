@@ -37,6 +37,7 @@ from werkzeug.http import dump_cookie
 from ..core._log import log_safely
 from ..core.cookies import parse_cookie_pairs
 from ..core.enforcer import Enforcer
+from ..core.errors import ConfigurationError
 from ..core.exchange import Exchange
 from ..core.policy import NECESSARY
 from ..core.state import ConsentState
@@ -136,7 +137,10 @@ class ConsentEndpoint:
 
     def __init__(self, enforcer: Enforcer, prefix: str = DEFAULT_PREFIX) -> None:
         if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
-            raise ValueError(f"prefix: expected a path like '/_consent', got {prefix!r}")
+            raise ConfigurationError(
+                f"expected a path like '/_consent' (a leading /, no trailing /), got {prefix!r}",
+                setting="prefix",
+            )
         self.enforcer = enforcer
         self.prefix = prefix
         self._assets = assets()

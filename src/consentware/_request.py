@@ -1,0 +1,289 @@
+"""The one private view of a request that every adapter builds, and what they share around it.
+
+Each adapter turns what its server handed over (a WSGI environ, an ASGI scope, a Django request)
+into a :class:`RequestView` once per request: the ``Cookie`` and ``Sec-GPC`` headers the core
+reads, and the method, path, mount point, query, scheme and host that the consent routes, the
+banner and the template helpers need. Everything after that is shared: :class:`Settings` (the
+middlewares' options, checked once), :func:`publish` (where ``get_consent`` and the template
+helpers find the state) and :meth:`RequestView.endpoint_request`.
+
+Example::
+
+    view = wsgi_view(environ)
+    exchange = settings.enforcer.begin(view.cookie, view.gpc, path=view.full_path)
+    publish(environ, exchange.state, settings, view)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .core._log import log_safely
+from .core.codec import SecretKey
+from .core.decision import ReportCallback
+from .core.enforcer import Enforcer
+from .core.errors import ConfigurationError
+from .core.policy import Policy
+from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
+from .web.endpoint import ConsentEndpoint
+from .web.messages import DEFAULT_PREFIX, PREFIX_KEY, EndpointRequest, routes_url
+
+__all__ = [
+    "RequestView",
+    "Settings",
+    "asgi_view",
+    "blank_view",
+    "django_view",
+    "publish",
+    "warn_undeclared",
+    "wsgi_view",
+]
+
+HeaderReader = Callable[[Any, str], "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """One request as consentware reads it, whatever the server.
+
+    ``path`` is below the app's mount point and ``root_path`` is that mount point (``""`` at
+    the root, never ending in ``/``). ``header(name)`` reads any other request header by its
+    lowercase name (only the consent routes need them, so they are not read up front).
+    """
+
+    cookie: str | None
+    gpc: str | None
+    method: str
+    path: str
+    root_path: str
+    query: str
+    scheme: str
+    host: str | None
+    source: Any
+    reader: HeaderReader
+
+    @property
+    def full_path(self) -> str:
+        """The path as the browser asked for it: the mount point, then :attr:`path`."""
+        return self.root_path + self.path
+
+    @property
+    def here(self) -> str:
+        """This page's URL below the host (where a banner form returns to)."""
+        return self.full_path + ("?" + self.query if self.query else "")
+
+    def header(self, name: str) -> str | None:
+        """The request header ``name`` (lowercase), or ``None``."""
+        return self.reader(self.source, name)
+
+    def endpoint_request(self, body: bytes) -> EndpointRequest:
+        """What the consent routes read of this request, with the body the adapter read."""
+        header = self.header
+        return EndpointRequest(
+            method=self.method,
+            path=self.path,
+            root_path=self.root_path,
+            query=self.query,
+            scheme=self.scheme,
+            host=self.host,
+            origin=header("origin"),
+            referer=header("referer"),
+            sec_fetch_site=header("sec-fetch-site"),
+            content_type=header("content-type"),
+            content_length=header("content-length"),
+            if_none_match=header("if-none-match"),
+            body=body,
+        )
+
+
+def _host(host: str | None, server: str | None, port: object) -> str | None:
+    """The ``Host`` header, or the server's name and port when the request had none."""
+    if host:
+        return host
+    if not server:
+        return None
+    return f"{server}:{port}" if port not in (None, "") else str(server)
+
+
+def _meta_header(meta: Mapping[str, Any], name: str) -> str | None:
+    """A header from a WSGI environ or Django's ``request.META``."""
+    if name in ("content-type", "content-length"):
+        value = meta.get(name.upper().replace("-", "_"))
+    else:
+        value = meta.get("HTTP_" + name.upper().replace("-", "_"))
+    return value or None if name == "content-length" else value
+
+
+def wsgi_view(environ: Mapping[str, Any]) -> RequestView:
+    """The view of a WSGI request (PEP 3333: ``SCRIPT_NAME`` is the mount point)."""
+    return RequestView(
+        cookie=environ.get("HTTP_COOKIE"),
+        gpc=environ.get("HTTP_SEC_GPC"),
+        method=environ.get("REQUEST_METHOD", "GET"),
+        path=environ.get("PATH_INFO", ""),
+        root_path=environ.get("SCRIPT_NAME", "").rstrip("/"),
+        query=environ.get("QUERY_STRING", ""),
+        scheme=environ.get("wsgi.url_scheme", "http"),
+        host=_host(
+            environ.get("HTTP_HOST"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT")
+        ),
+        source=environ,
+        reader=_meta_header,
+    )
+
+
+def _scope_header(headers: Any, name: str) -> str | None:
+    wanted = name.encode("latin-1")
+    for key, value in headers:
+        if key.lower() == wanted:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def asgi_view(scope: Mapping[str, Any]) -> RequestView:
+    """The view of an ASGI request; ``path`` includes ``root_path`` there (the ASGI spec), so
+    it is cut off. Every ``Cookie`` header counts (joined with ``"; "``), and every
+    ``Sec-GPC`` copy (joined with ``", "``, as a WSGI server joins repeated headers)."""
+    headers = scope.get("headers", ())
+    cookies: list[str] = []
+    gpc: str | None = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"cookie":
+            cookies.append(value.decode("latin-1"))
+        elif lowered == b"sec-gpc":
+            text = value.decode("latin-1")
+            gpc = text if gpc is None else f"{gpc}, {text}"
+    path: str = scope.get("path", "") or ""
+    root: str = scope.get("root_path", "") or ""
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    query = scope.get("query_string", b"")
+    server = scope.get("server")
+    return RequestView(
+        cookie="; ".join(cookies) if cookies else None,
+        gpc=gpc,
+        method=scope.get("method", "GET"),
+        path=path,
+        root_path=root.rstrip("/"),
+        query=query.decode("latin-1") if isinstance(query, bytes) else str(query),
+        scheme=scope.get("scheme", "http"),
+        host=_host(
+            _scope_header(headers, "host"),
+            server[0] if server else None,
+            server[1] if server else None,
+        ),
+        source=headers,
+        reader=_scope_header,
+    )
+
+
+def blank_view(scope: Mapping[str, Any]) -> RequestView:
+    """A view with no headers, for a request whose headers could not be read (only necessary
+    cookies pass for it)."""
+    path = scope.get("path")
+    return RequestView(
+        cookie=None,
+        gpc=None,
+        method="GET",
+        path=path if isinstance(path, str) else "/",
+        root_path="",
+        query="",
+        scheme="http",
+        host=None,
+        source=(),
+        reader=_scope_header,
+    )
+
+
+def django_view(request: Any) -> RequestView:
+    """The view of a Django request: ``request.path`` is the mount point (``SCRIPT_NAME``,
+    ``FORCE_SCRIPT_NAME`` or the ASGI ``root_path``) followed by ``path_info``."""
+    meta = request.META
+    path_info: str = request.path_info
+    full_path: str = request.path
+    root_path = full_path[: len(full_path) - len(path_info)] if path_info else full_path
+    return RequestView(
+        cookie=meta.get("HTTP_COOKIE"),
+        gpc=meta.get("HTTP_SEC_GPC"),
+        method=request.method or "GET",
+        path=path_info,
+        root_path=root_path.rstrip("/"),
+        query=meta.get("QUERY_STRING", ""),
+        scheme=request.scheme,
+        host=_host(meta.get("HTTP_HOST"), meta.get("SERVER_NAME"), meta.get("SERVER_PORT")),
+        source=meta,
+        reader=_meta_header,
+    )
+
+
+#: The options every middleware takes, beside the app.
+OPTIONS: Final = ("policy", "secret_key", "on_report", "prefix", "inject_banner")
+
+
+class Settings:
+    """A middleware's options, checked once: the policy, its enforcer and its consent routes.
+
+    Shared by the WSGI, ASGI and Django middlewares (the first two inherit it), so each option
+    means the same everywhere and a wrong one says the same thing: a
+    :class:`~consentware.ConfigurationError` naming it, or a :class:`~consentware.PolicyError`.
+    ``policy`` may be a :class:`~consentware.Policy`, a dict in its schema, the path of a TOML
+    file, or ``None`` for :meth:`Policy.default`.
+    """
+
+    def __init__(
+        self,
+        policy: Policy | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        secret_key: SecretKey = None,
+        on_report: ReportCallback | None = None,
+        prefix: str = DEFAULT_PREFIX,
+        inject_banner: bool = False,
+    ) -> None:
+        self.policy = Policy.load(policy)
+        if on_report is not None and not callable(on_report):
+            raise ConfigurationError(
+                f"expected a callable that takes a Report, got {on_report!r:.80}",
+                setting="on_report",
+            )
+        if not isinstance(inject_banner, bool):
+            raise ConfigurationError(
+                f"expected True or False, got {inject_banner!r:.80}", setting="inject_banner"
+            )
+        if not isinstance(prefix, str):
+            raise ConfigurationError(
+                f"expected a path like '/_consent', got {prefix!r:.80}", setting="prefix"
+            )
+        self.enforcer = Enforcer(self.policy, secret_key)
+        self.endpoint = ConsentEndpoint(self.enforcer, prefix)
+        self.on_report = on_report
+        self.inject_banner = inject_banner
+
+
+def publish(
+    container: MutableMapping[str, Any], state: ConsentState, settings: Settings, view: RequestView
+) -> None:
+    """Put the request's state where :func:`consentware.get_consent` and the template helpers
+    look (a WSGI environ, an ASGI scope, Django's ``META``)."""
+    container[ENVIRON_KEY] = state
+    container[POLICY_KEY] = settings.policy
+    container[PREFIX_KEY] = routes_url(view.root_path, settings.endpoint.prefix)
+
+
+def warn_undeclared(policy: Policy, framework: str, names: Iterable[str]) -> None:
+    """Warn, at start-up, about the framework's own cookies the policy would block."""
+    if policy.unknown_cookies != "block":
+        return
+    for name in names:
+        if policy.category_of(name) is None:
+            log_safely(
+                logging.WARNING,
+                "%s's %r cookie matches no rule of the consentware policy, so it is blocked: "
+                "declare it in the category 'necessary'",
+                framework,
+                name,
+            )
