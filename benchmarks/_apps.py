@@ -1,7 +1,10 @@
 """The apps and contenders the benchmarks compare, and drivers that call them in process.
 
-Every contender sees the same request (a 6-cookie ``Cookie`` header of a visitor who granted
-statistics and refused the rest) and its app answers with the same ``Set-Cookie`` lines. The
+Every contender sees the same requests: 1,000 distinct visitors in turn (:data:`VISITORS`), each
+with a 6-cookie ``Cookie`` header holding their own session id and their own signed consent
+(granting statistics, refusing the rest), so no cache keyed on a whole header can help; the app
+answers each with the same five ``Set-Cookie`` names, the session's and the tracker's values
+their own. The
 hand-written filters keep the same lines consentware keeps (an allow-list of the necessary and
 statistical names), so every contender removes the same cookie and the comparison is of cost
 alone.
@@ -10,7 +13,8 @@ alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
 from consentware import ConsentCookie, Policy
@@ -73,6 +77,41 @@ def consent_value(granted: Iterable[str] = ("statistical",)) -> str:
     return ConsentCookie(POLICY, SECRET_KEY).dumps(list(granted))
 
 
+#: How many distinct visitors the in-process rows cycle through.
+VISITORS = 1000
+#: Where a benchmark app finds which visitor it answers (scope or environ key).
+VISITOR_KEY = "bench.visitor"
+
+
+def visitor_headers(n: int = VISITORS) -> list[str]:
+    """``n`` distinct 6-cookie ``Cookie`` headers: each visitor's own session id, CSRF token
+    and signed consent value (a fresh consent id each), the same statistics cookies."""
+    codec = ConsentCookie(POLICY, SECRET_KEY)
+    return [
+        f"sessionid={secrets.token_hex(16)}; csrftoken={secrets.token_urlsafe(24)}; "
+        f"cookies_preferences={codec.dumps(['statistical'])}; _ga=GA1.1.{1000000 + i}.1764386061; "
+        f"_gid=GA1.1.{2000000 + i}.1764386061; django_language=en"
+        for i in range(n)
+    ]
+
+
+def visitor_set_cookies(index: int, n: int) -> list[str]:
+    """:func:`set_cookies` for visitor ``index``: their own session id and tracker ids."""
+    own = {
+        "sessionid": secrets.token_hex(16),
+        "csrftoken": secrets.token_urlsafe(24),
+        "_fbp": f"fb.1.1764386061000.{3000000 + index}",
+        "_gid": f"GA1.1.{2000000 + index}.1764386061",
+    }
+    lines = []
+    for line in set_cookies(n):
+        name, _, rest = line.partition("=")
+        attributes = rest.partition(";")[2]
+        value = own.get(name)
+        lines.append(line if value is None else f"{name}={value};{attributes}")
+    return lines
+
+
 def cookie_header(granted: Iterable[str] = ("statistical",)) -> str:
     """A 6-cookie ``Cookie`` header: necessary cookies, the consent, two statistics cookies."""
     return (
@@ -85,12 +124,17 @@ def cookie_header(granted: Iterable[str] = ("statistical",)) -> str:
 # -- ASGI ---------------------------------------------------------------------------------
 
 
-def raw_asgi_app(n_cookies: int = 5) -> ASGIApp:
-    """A raw ASGI app answering ``ok`` with ``n_cookies`` Set-Cookie lines."""
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")]
-    headers += [(b"set-cookie", line.encode("latin-1")) for line in set_cookies(n_cookies)]
+def raw_asgi_app(n_cookies: int = 5, visitors: int = VISITORS) -> ASGIApp:
+    """A raw ASGI app answering ``ok`` with ``n_cookies`` Set-Cookie lines, each visitor's own
+    (the app builds its header list per response, as a framework does)."""
+    lines = [
+        [line.encode("latin-1") for line in visitor_set_cookies(i, n_cookies)]
+        for i in range(visitors)
+    ]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")]
+        headers += [(b"set-cookie", line) for line in lines[scope.get(VISITOR_KEY, 0)]]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"ok"})
 
@@ -184,13 +228,18 @@ async def _send(message: Message) -> None:
     return None
 
 
-def asgi_batch(app: ASGIApp, cookie: str | None, loop: asyncio.AbstractEventLoop) -> Any:
-    """A batch runner: ``n`` requests awaited back to back inside one event-loop task."""
-    scope = http_scope(cookie)
+def asgi_batch(
+    app: ASGIApp, cookie: str | Sequence[str] | None, loop: asyncio.AbstractEventLoop
+) -> Any:
+    """A batch runner: ``n`` requests awaited back to back inside one event-loop task; a list
+    of ``Cookie`` headers is a list of visitors, taken in turn."""
+    cookies = [cookie] if cookie is None or isinstance(cookie, str) else list(cookie)
+    scopes = [{**http_scope(c), VISITOR_KEY: i} for i, c in enumerate(cookies)]
+    count = len(scopes)
 
     async def many(n: int) -> None:
-        for _ in range(n):
-            await app(dict(scope), _receive, _send)
+        for i in range(n):
+            await app(dict(scopes[i % count]), _receive, _send)
 
     def run(n: int) -> None:
         loop.run_until_complete(many(n))
@@ -201,13 +250,13 @@ def asgi_batch(app: ASGIApp, cookie: str | None, loop: asyncio.AbstractEventLoop
 # -- WSGI ---------------------------------------------------------------------------------
 
 
-def raw_wsgi_app(n_cookies: int = 5) -> WSGIApp:
-    """A raw WSGI app answering ``ok`` with ``n_cookies`` Set-Cookie lines."""
-    lines = set_cookies(n_cookies)
+def raw_wsgi_app(n_cookies: int = 5, visitors: int = VISITORS) -> WSGIApp:
+    """A raw WSGI app answering ``ok`` with ``n_cookies`` Set-Cookie lines, each visitor's own."""
+    lines = [visitor_set_cookies(i, n_cookies) for i in range(visitors)]
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")]
-        headers += [("Set-Cookie", line) for line in lines]
+        headers += [("Set-Cookie", line) for line in lines[environ.get(VISITOR_KEY, 0)]]
         start_response("200 OK", headers)
         return [b"ok"]
 
@@ -272,13 +321,16 @@ def _write(data: bytes) -> None:
     return None
 
 
-def wsgi_batch(app: WSGIApp, cookie: str | None) -> Callable[[int], None]:
-    """A batch runner: ``n`` WSGI requests, each body consumed and closed as a server does."""
-    environ = wsgi_environ(cookie)
+def wsgi_batch(app: WSGIApp, cookie: str | Sequence[str] | None) -> Callable[[int], None]:
+    """A batch runner: ``n`` WSGI requests, each body consumed and closed as a server does; a
+    list of ``Cookie`` headers is a list of visitors, taken in turn."""
+    cookies = [cookie] if cookie is None or isinstance(cookie, str) else list(cookie)
+    environs = [{**wsgi_environ(c), VISITOR_KEY: i} for i, c in enumerate(cookies)]
+    count = len(environs)
 
     def run(n: int) -> None:
-        for _ in range(n):
-            body = app(dict(environ), _start_response)
+        for i in range(n):
+            body = app(dict(environs[i % count]), _start_response)
             for _chunk in body:
                 pass
             close = getattr(body, "close", None)

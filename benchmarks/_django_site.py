@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import secrets
 import sys
 from typing import Any
 
@@ -172,19 +173,26 @@ def functional() -> dict[str, list[str]]:
 
 def bench_cookie_header() -> str:
     """Necessary cookies, statistics held and granted, advertising refused: in both formats."""
+    return bench_cookie_headers(1)[0]
+
+
+def bench_cookie_headers(n: int = 1000) -> list[str]:
+    """:func:`bench_cookie_header` for ``n`` distinct visitors: each their own session id and
+    their own signed consent value (no cache keyed on a whole header helps)."""
     dcc = cookie_consent_value(["statistical"], ["third_party"])
-    return (
-        "sessionid=8f14e45fceea167a5a36dedd4bea2543; csrftoken=Zk1n2b3v4c5x6z7a8s9d0f1g2h3j4k5l; "
+    return [
+        f"sessionid={secrets.token_hex(16)}; csrftoken={secrets.token_urlsafe(24)}; "
         f'cookies_preferences={consentware_value(["statistical"])}; cookie_consent="{dcc}"; '
-        "_ga=GA1.1.1234567890.1764386061; _gid=GA1.1.987654321.1764386061"
-    )
+        f"_ga=GA1.1.{1000000 + i}.1764386061; _gid=GA1.1.987654321.1764386061"
+        for i in range(n)
+    ]
 
 
 def bench(rounds: int) -> dict[str, Any]:
     from ._apps import wsgi_batch
     from ._harness import interleave
 
-    cookie = bench_cookie_header()
+    cookie = bench_cookie_headers()
     contenders = {
         "bare Django view": wsgi_batch(handler([]), cookie),
         "consentware.django": wsgi_batch(handler([CONSENTWARE]), cookie),

@@ -18,6 +18,8 @@ from ._apps import (
     ALLOWED_NAMES,
     POLICY,
     SECRET_KEY,
+    VISITOR_KEY,
+    VISITORS,
     ASGIApp,
     Message,
     MinimalASGIFilter,
@@ -31,7 +33,8 @@ from ._apps import (
     cookie_header,
     raw_asgi_app,
     raw_wsgi_app,
-    set_cookies,
+    visitor_headers,
+    visitor_set_cookies,
     wsgi_batch,
 )
 
@@ -48,7 +51,7 @@ OPEN_COOKIE_DATABASE = (
 
 def raw_asgi(loop: asyncio.AbstractEventLoop, n_cookies: int = 5) -> dict[str, Batch]:
     app = raw_asgi_app(n_cookies)
-    cookie = cookie_header()
+    cookie = visitor_headers()
     return {
         "bare": asgi_batch(app, cookie, loop),
         "minimal filter": asgi_batch(MinimalASGIFilter(app), cookie, loop),
@@ -59,7 +62,7 @@ def raw_asgi(loop: asyncio.AbstractEventLoop, n_cookies: int = 5) -> dict[str, B
 
 def raw_wsgi(n_cookies: int = 5) -> dict[str, Batch]:
     app = raw_wsgi_app(n_cookies)
-    cookie = cookie_header()
+    cookie = visitor_headers()
     return {
         "bare": wsgi_batch(app, cookie),
         "minimal filter": wsgi_batch(MinimalWSGIFilter(app), cookie),
@@ -68,15 +71,16 @@ def raw_wsgi(n_cookies: int = 5) -> dict[str, Batch]:
 
 
 def _flask_app() -> Any:
-    from flask import Flask, Response
+    from flask import Flask, Response, request
 
-    lines = set_cookies(5)
+    lines = [visitor_set_cookies(i, 5) for i in range(VISITORS)]
     app = Flask("bench")
     app.secret_key = "benchmark-flask-secret"
 
     @app.route("/")
     def index() -> Response:
-        return Response("ok", mimetype="text/plain", headers=[("Set-Cookie", v) for v in lines])
+        own = lines[request.environ.get(VISITOR_KEY, 0)]
+        return Response("ok", mimetype="text/plain", headers=[("Set-Cookie", v) for v in own])
 
     return app
 
@@ -86,7 +90,7 @@ def flask() -> dict[str, Batch]:
 
     from consentware.flask import Consentware
 
-    cookie = cookie_header()
+    cookie = visitor_headers()
     bare = _flask_app()
     filtered = _flask_app()
     filtered.wsgi_app = MinimalWSGIFilter(filtered.wsgi_app)  # type: ignore[method-assign]
@@ -115,7 +119,7 @@ def flask() -> dict[str, Batch]:
 def starlette(loop: asyncio.AbstractEventLoop) -> dict[str, Batch]:
     from ._servers import make_app
 
-    cookie = cookie_header()
+    cookie = visitor_headers()
     return {
         "bare": asgi_batch(make_app("bare"), cookie, loop),
         "consentware": asgi_batch(make_app("consentware"), cookie, loop),
