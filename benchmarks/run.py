@@ -213,8 +213,8 @@ def in_process(report: Report, rounds: int) -> None:
     )
     report.sections.append(
         "## Starlette hello-world, in process\n\n`PlainTextResponse('Hello, world!')` on one "
-        "route, no cookies set; the requests carry 1,000 visitors' 6-cookie headers in turn. consentware added with "
-        "`Middleware(ConsentMiddleware, ...)`. The no-op pure ASGI middleware (wraps `send` in a "
+        "route, no cookies set; the requests carry 1,000 visitors' 6-cookie headers in turn. "
+        "consentware added with `Middleware(ConsentMiddleware, ...)`. The no-op pure ASGI middleware (wraps `send` in a "
         "closure and forwards every message) is the floor any middleware that sees the response "
         "pays.\n\n"
         f"{contender_table(starlette, 'bare')}\n\nThroughput with consentware: "
@@ -527,7 +527,8 @@ def server(report: Report, rounds: int, duration: int) -> None:
     report.sections.append(
         "## Starlette hello-world under uvicorn + wrk\n\nThe same apps, each in its own "
         "`uvicorn` process (one worker, h11, access log off) on 127.0.0.1; `wrk -t1 -c16 "
-        f"-d{duration}s --latency` with 1,000 visitors' 6-cookie `Cookie` headers in turn (a wrk script), {rounds} runs per server, "
+        f"-d{duration}s --latency` with 1,000 visitors' 6-cookie `Cookie` headers in turn "
+        f"(a wrk script), {rounds} runs per server, "
         "alternating. Two cores: the server on one, wrk on the other.\n\n"
         + "\n".join(rows)
         + f"\n\nThroughput with consentware: **{fmt_ratio(ratios)}** of bare (target ≥ 0.97). "
