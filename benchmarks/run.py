@@ -214,9 +214,9 @@ def in_process(report: Report, rounds: int) -> None:
     report.sections.append(
         "## Starlette hello-world, in process\n\n`PlainTextResponse('Hello, world!')` on one "
         "route, no cookies set; the requests carry 1,000 visitors' 6-cookie headers in turn. "
-        "consentware added with `Middleware(ConsentMiddleware, ...)`. The no-op pure ASGI middleware (wraps `send` in a "
-        "closure and forwards every message) is the floor any middleware that sees the response "
-        "pays.\n\n"
+        "consentware added with `Middleware(ConsentMiddleware, ...)`. The no-op pure ASGI "
+        "middleware (wraps `send` in a closure and forwards every message) is the floor any "
+        "middleware that sees the response pays.\n\n"
         f"{contender_table(starlette, 'bare')}\n\nThroughput with consentware: "
         f"**{fmt_ratio(throughput)}** of bare (target ≥ 0.90). {rounds_note(starlette)}\n\n"
         f"*{setup}*\n{profile}"
