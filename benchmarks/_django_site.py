@@ -206,7 +206,7 @@ def bench(rounds: int) -> dict[str, Any]:
         setups.append(("django-cookie-consent", [CLEAN_COOKIES]))
     return {
         "per_call": samples.per_call,
-        "cookies": {name: response_cookie_names(handler(mw), cookie) for name, mw in setups},
+        "cookies": {name: response_cookie_names(handler(mw), cookie[0]) for name, mw in setups},
     }
 
 
