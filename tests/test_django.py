@@ -420,17 +420,35 @@ def test_prefix_moves_the_consent_routes() -> None:
         assert client.get("/_consent").status_code == 404
 
 
-def test_warns_about_django_cookies_the_policy_would_block(
+def test_djangos_own_cookies_are_declared_necessary_and_said_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     data = {"categories": {}, "cookies": [{"name": "csrftoken", "category": "necessary"}]}
+    with override_settings(CONSENTWARE=data), caplog.at_level(logging.INFO, "consentware"):
+        middleware = ConsentMiddleware(lambda r: HttpResponse())
+    said = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
+    assert "sessionid" in said
+    assert "messages" in said
+    assert "csrftoken" not in said  # the policy declares it already
+    assert "django_language" not in said  # LocaleMiddleware is not installed
+    assert middleware.policy.category_of("sessionid") == "necessary"
+    assert middleware.policy.category_of("messages") == "necessary"
+    assert middleware.policy.category_of("django_language") is None
+
+
+def test_a_django_cookie_in_an_optional_category_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = {
+        "categories": {"statistical": {"title": "Statistics"}},
+        "cookies": [{"name": "sessionid", "category": "statistical"}],
+    }
     with override_settings(CONSENTWARE=data), caplog.at_level(logging.WARNING, "consentware"):
-        ConsentMiddleware(lambda r: HttpResponse())
-    warned = " ".join(r.getMessage() for r in caplog.records)
+        middleware = ConsentMiddleware(lambda r: HttpResponse())
+    warned = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     assert "'sessionid'" in warned
-    assert "'messages'" in warned
-    assert "'csrftoken'" not in warned
-    assert "'django_language'" not in warned  # LocaleMiddleware is not installed
+    assert "'statistical'" in warned
+    assert middleware.policy.category_of("sessionid") == "statistical"  # the policy's word wins
 
 
 # -- templates -----------------------------------------------------------------------------

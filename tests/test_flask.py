@@ -95,14 +95,30 @@ def test_view_after_request_and_session_cookies_are_enforced(
     assert "Cookie" in response.headers.get("Vary", "")
 
 
-def test_session_cookie_written_after_after_request_is_enforced_too(
+def test_flasks_session_is_declared_necessary_when_the_policy_is_silent(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     data = {**POLICY_DATA, "cookies": POLICY_DATA["cookies"][1:]}  # no rule for "session"
-    with caplog.at_level(logging.WARNING, logger="consentware"):
+    with caplog.at_level(logging.INFO, logger="consentware"):
         app = make_app(CONSENTWARE_POLICY=data)
-    assert any("'session'" in r.getMessage() for r in caplog.records)
+    assert any(
+        "session" in r.getMessage() and "necessary" in r.getMessage() for r in caplog.records
+    )
     response = app.test_client().get("/")
+    assert set_cookie_names(response.headers) == {"session"}
+
+
+def test_a_session_the_policy_makes_optional_is_enforced_and_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rules = [{"name": "session", "category": "statistical"}, *POLICY_DATA["cookies"][1:]]
+    with caplog.at_level(logging.WARNING, logger="consentware"):
+        app = make_app(CONSENTWARE_POLICY={**POLICY_DATA, "cookies": rules})
+    assert any(
+        "'session'" in r.getMessage() and "'statistical'" in r.getMessage() for r in caplog.records
+    )
+    response = app.test_client().get("/")
+    # Written after after_request, still decided: not consented, so only its deletion leaves.
     assert set_cookie_names(response.headers) == set()
 
 
@@ -366,3 +382,20 @@ def test_prefix_option_moves_the_consent_routes_and_the_banner(
     assert client.get("/privacy").json["granted"] == ["necessary"]
     with pytest.raises(ValueError, match="prefix"):
         make_app(CONSENTWARE_PREFIX="privacy/")
+
+
+def test_inject_banner_reaches_a_flask_page() -> None:
+    """Flask's body is a ClosingIterator, not a list: the banner still goes in."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=SECRET)
+    Consentware(app, policy=POLICY, inject_banner=True)
+
+    @app.get("/page")
+    def page() -> str:
+        return "<html><body><p>shop</p></body></html>"
+
+    response = app.test_client().get("/page")
+    body = response.get_data()
+    assert b"consentware__form" in body
+    assert body.endswith(b"</body></html>")
+    assert response.headers["Content-Length"] == str(len(body))

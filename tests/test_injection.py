@@ -6,6 +6,7 @@ streamed body never buffered.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -305,7 +306,7 @@ def test_wsgi_generator_is_returned_as_is() -> None:
     assert b"".join(result) == b"<html><body></body></html>"
 
 
-def test_wsgi_many_chunks_are_untouched() -> None:
+def test_wsgi_a_list_of_many_chunks_gets_the_banner() -> None:
     kind = "wsgi"
     pieces = [b"<html><body>", *([b"<p>x</p>"] * 10), b"</body></html>"]
 
@@ -314,7 +315,77 @@ def test_wsgi_many_chunks_are_untouched() -> None:
         start_response("200 OK", [("Content-Type", HTML)])
         return list(pieces)
 
-    assert get(kind, app).body == b"".join(pieces)
+    body = get(kind, app).body
+    assert b"consentware__form" in body
+    assert body.endswith(b"</body></html>")
+
+
+class _Closing:
+    """A body iterable with close(), as werkzeug's ClosingIterator is."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closed = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_wsgi_any_iterable_with_a_length_gets_the_banner_and_is_closed() -> None:
+    page = [b"<html><body>", b"<p>hi</p>", b"</body></html>"]
+    body = _Closing(page)
+    started: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        length = str(sum(map(len, page)))
+        start_response("200 OK", [("Content-Type", HTML), ("Content-Length", length)])
+        return body
+
+    middleware = WsgiMiddleware(app, Policy.default(), inject_banner=True)
+    result = middleware(_environ(), lambda status, headers, exc_info=None: started.append(headers))
+    out = b"".join(result)
+    assert b"consentware__form" in out
+    assert body.closed == 1
+    (headers,) = started
+    assert dict(headers)["Content-Length"] == str(len(out))
+
+
+def test_wsgi_a_stream_without_a_length_is_never_buffered_and_said_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    produced: list[bytes] = []
+
+    def stream() -> Iterator[bytes]:
+        for chunk in (b"<html><body>", b"</body></html>"):
+            produced.append(chunk)
+            yield chunk
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", HTML)])
+        return stream()
+
+    middleware = WsgiMiddleware(app, Policy.default(), inject_banner=True)
+    with caplog.at_level(logging.WARNING, logger="consentware"):
+        result = middleware(_environ(), lambda status, headers, exc_info=None: None)
+    assert produced == []
+    assert b"".join(result) == b"<html><body></body></html>"
+    assert any("Content-Length" in r.getMessage() for r in caplog.records)
+
+
+def test_a_compressed_page_is_left_alone_and_said_so(caplog: pytest.LogCaptureFixture) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", HTML), ("Content-Encoding", "gzip")])
+        return [b"\x1f\x8b..."]
+
+    middleware = WsgiMiddleware(app, Policy.default(), inject_banner=True)
+    with caplog.at_level(logging.WARNING, logger="consentware"):
+        for _ in range(2):
+            assert b"".join(middleware(_environ(), lambda *a: None)) == b"\x1f\x8b..."
+    said = [r for r in caplog.records if "compressed" in r.getMessage()]
+    assert len(said) == 1
 
 
 def test_wsgi_write_callable_sends_the_headers_untouched() -> None:

@@ -12,7 +12,7 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 ROOT_URLCONF = "examples.django_project.urls"
 WSGI_APPLICATION = "examples.django_project.wsgi.application"
-INSTALLED_APPS = ["django.contrib.messages"]
+INSTALLED_APPS = ["django.contrib.messages", "consentware.django"]
 DATABASES: dict[str, dict[str, str]] = {}
 USE_TZ = True
 

@@ -24,10 +24,11 @@ from typing import Any, Final
 
 from .core._log import log_safely
 from .core.codec import SecretKey
+from .core.cookies import is_safe_name
 from .core.decision import ReportCallback
 from .core.enforcer import Enforcer
 from .core.errors import ConfigurationError
-from .core.policy import Policy
+from .core.policy import NECESSARY, CookieRule, Policy
 from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
 from .web.endpoint import ConsentEndpoint
 from .web.messages import DEFAULT_PREFIX, PREFIX_KEY, EndpointRequest, routes_url
@@ -40,6 +41,7 @@ __all__ = [
     "django_view",
     "publish",
     "warn_undeclared",
+    "with_framework_cookies",
     "wsgi_view",
 ]
 
@@ -263,6 +265,10 @@ class Settings:
         self.on_report = on_report
         self.inject_banner = inject_banner
 
+    def skipped_banner(self, reason: str) -> None:
+        """Say once why a page that should carry the banner did not get it."""
+        self.enforcer.warnings.once("inject", reason, reason)
+
 
 def publish(
     container: MutableMapping[str, Any], state: ConsentState, settings: Settings, view: RequestView
@@ -275,15 +281,46 @@ def publish(
 
 
 def warn_undeclared(policy: Policy, framework: str, names: Iterable[str]) -> None:
-    """Warn, at start-up, about the framework's own cookies the policy would block."""
-    if policy.unknown_cookies != "block":
-        return
+    """Warn, at start-up, about the framework's own cookies the policy does not let through
+    for every visitor: categorised optional (logins or forms then fail for whoever refuses)."""
     for name in names:
-        if policy.category_of(name) is None:
+        rule = policy.match(name)
+        if rule is not None and rule.category != NECESSARY:
             log_safely(
                 logging.WARNING,
-                "%s's %r cookie matches no rule of the consentware policy, so it is blocked: "
-                "declare it in the category 'necessary'",
+                "%s's %r cookie is in the category %r of the consentware policy (rule %r): "
+                "visitors who refuse it lose what it does. Declare it in the category "
+                "'necessary' unless that is what you want",
                 framework,
                 name,
+                rule.category,
+                rule.pattern,
             )
+
+
+def with_framework_cookies(policy: Policy, framework: str, cookies: Mapping[str, str]) -> Policy:
+    """``policy`` with the framework's own cookies (name -> what it is for) declared necessary,
+    unless a rule of the policy already categorises them; says once, at start-up, what it added.
+    """
+    added = [
+        CookieRule(
+            pattern=name,
+            category=NECESSARY,
+            kind="exact",
+            provider="This site",
+            function=f"{framework}: {purpose}",
+            purpose=f"{purpose} ({framework}).",
+        )
+        for name, purpose in cookies.items()
+        if is_safe_name(name) and policy.match(name) is None
+    ]
+    if not added:
+        return policy
+    log_safely(
+        logging.INFO,
+        "consentware declared %s's own cookies necessary: %s (a rule in the policy for them "
+        "would win)",
+        framework,
+        ", ".join(rule.pattern for rule in added),
+    )
+    return policy.with_rules(added)

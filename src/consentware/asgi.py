@@ -96,6 +96,8 @@ class ConsentMiddleware(Settings):
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        if "session" in scope:
+            self._misordered()
         view, exchange = self._begin(scope)
         if scope["type"] == "http":
             if self.endpoint.handles(view.path):
@@ -122,6 +124,19 @@ class ConsentMiddleware(Settings):
             headers = original
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
+
+    def _misordered(self) -> None:
+        """A session middleware outside consentware has left its mark on the scope: its cookie
+        leaves unexamined. Said once, with the fix."""
+        self.enforcer.warnings.once(
+            "order",
+            "session",
+            "a session middleware runs outside consentware, so the cookies it sets leave "
+            "unexamined: install consentware outside every layer with "
+            "consentware.starlette.install(app, ...), or add ConsentMiddleware after "
+            "SessionMiddleware (Starlette runs the last added first)",
+            level=logging.ERROR,
+        )
 
     def _begin(self, scope: Scope) -> tuple[RequestView, Exchange]:
         try:
@@ -227,7 +242,12 @@ class _BannerSend:
         kind = message["type"]
         if kind == "http.response.start":
             headers = [(_latin1(n), _latin1(v)) for n, v in message.get("headers", ())]
-            charset = injection_point(self._state, int(message.get("status", 200)), headers)
+            charset = injection_point(
+                self._state,
+                int(message.get("status", 200)),
+                headers,
+                self._middleware.skipped_banner,
+            )
             if charset is not None:
                 self._held, self._charset = message, charset
                 return

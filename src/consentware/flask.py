@@ -43,6 +43,7 @@ Example, with an app factory::
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import logging
 import os
@@ -54,7 +55,7 @@ from flask import Flask, current_app, request
 from markupsafe import Markup
 from werkzeug.local import LocalProxy
 
-from ._request import warn_undeclared
+from ._request import warn_undeclared, with_framework_cookies
 from ._templates import template_context
 from .core.codec import SecretKey, derive_secret_key
 from .core.policy import Policy
@@ -105,7 +106,9 @@ class Consentware:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("consentware is already initialised on this app")
         merged = {**_config_options(app.config), **self.options, **options}
-        policy = load_policy(merged.pop("policy", None))
+        policy = with_framework_cookies(
+            load_policy(merged.pop("policy", None)), "Flask", _framework_cookies(app)
+        )
         secret_key = merged.pop("secret_key", _UNSET)
         if secret_key is _UNSET:
             secret_key = _app_secret_key(app)
@@ -145,8 +148,17 @@ def _app_secret_key(app: Flask) -> SecretKey:
     return derive_secret_key(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS") or ())
 
 
+def _framework_cookies(app: Flask) -> dict[str, str]:
+    """Flask's own cookies as this app names them, and Flask-Login's when it is installed."""
+    cookies = {app.config.get("SESSION_COOKIE_NAME") or "session": "the session"}
+    if importlib.util.find_spec("flask_login") is not None:
+        name = app.config.get("REMEMBER_COOKIE_NAME") or "remember_token"
+        cookies[name] = "remember me (Flask-Login)"
+    return cookies
+
+
 def _warn_undeclared_session_cookie(app: Flask, policy: Policy) -> None:
-    warn_undeclared(policy, "Flask", [app.config.get("SESSION_COOKIE_NAME") or "session"])
+    warn_undeclared(policy, "Flask", _framework_cookies(app))
 
 
 def _current() -> FlaskConsent:

@@ -29,10 +29,11 @@ In the template: ``{{ consent.granted }}``, ``{{ consent_banner() }}`` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.requests import HTTPConnection
 
+from ._request import Settings, with_framework_cookies
 from ._templates import template_context
 from .asgi import ConsentMiddleware
 from .core import state as _state
@@ -54,32 +55,37 @@ __all__ = [
 ]
 
 
-def install(app: Starlette, **options: Any) -> ConsentMiddleware:
-    """Put consentware outside every layer of a Starlette or FastAPI app; returns it.
+def install(app: Starlette, **options: Any) -> Starlette:
+    """Put consentware outside every layer of a Starlette or FastAPI app; returns the app.
 
     ``app.add_middleware(ConsentMiddleware, ...)`` places it inside Starlette's
     ``ServerErrorMiddleware``, so the response of an ``Exception`` or ``500`` handler would leave
     without consentware; this wraps the app's whole middleware stack instead (routes and
-    middlewares added later still count). ``options`` are those of
-    :class:`~consentware.asgi.ConsentMiddleware`.
+    middlewares added later still count). The session cookie of every ``SessionMiddleware``
+    added to the app is declared necessary unless the policy categorises it. ``options`` are
+    those of :class:`~consentware.asgi.ConsentMiddleware`, checked here.
     """
+    policy = Settings(**options).policy  # a wrong option fails now, not on the first request
     build = app.build_middleware_stack
-    middleware = ConsentMiddleware(_Deferred(), **options)
 
     def build_with_consent() -> Any:
-        middleware.app = build()
-        return middleware
+        declared = with_framework_cookies(policy, "Starlette", _session_cookies(app))
+        return ConsentMiddleware(build(), **{**options, "policy": declared})
 
     app.build_middleware_stack = build_with_consent  # type: ignore[method-assign]
     app.middleware_stack = None  # rebuilt on the next request, with consentware outermost
-    return middleware
+    return app
 
 
-class _Deferred:
-    """The app of a middleware whose stack Starlette builds on its first request."""
+def _session_cookies(app: Starlette) -> dict[str, str]:
+    """The cookie of each ``SessionMiddleware`` in the app's stack."""
+    from starlette.middleware.sessions import SessionMiddleware
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        raise RuntimeError("consentware.starlette.install: the app's stack was not built")
+    cookies: dict[str, str] = {}
+    for entry in app.user_middleware:
+        if cast("object", entry.cls) is SessionMiddleware:
+            cookies[str(entry.kwargs.get("session_cookie", "session"))] = "the session"
+    return cookies
 
 
 def get_consent(request: HTTPConnection) -> ConsentState:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ._apply import decide_text_headers
 from ._boundary import checked_status
@@ -140,15 +140,15 @@ def _read_body(environ: WSGIEnvironment, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-#: A body of at most this many chunks, in a list or tuple, may be rewritten to carry the banner.
-_INJECT_MAX_CHUNKS = 8
-
-
 class _BannerInjector:
     """Holds back ``start_response`` of a small ``text/html`` page to put the banner in it.
 
-    Only a list or tuple of a few chunks is rewritten; any other iterable, a late
-    ``start_response``, ``exc_info`` or a use of ``write`` sends the headers at once, untouched.
+    A list or tuple body is rewritten; any other iterable (Flask's and werkzeug's
+    ``ClosingIterator``, a generator) only when the response declares a ``Content-Length``
+    (at most ``MAX_INJECT_BYTES``, checked with the headers): it is read to that length and
+    closed, as PEP 3333 asks of a middleware that does not return it. A body without a length
+    is streaming and is never buffered; a late ``start_response``, ``exc_info`` or a use of
+    ``write`` sends the headers at once, untouched.
     """
 
     __slots__ = (
@@ -194,7 +194,9 @@ class _BannerInjector:
             self._held = False
             self._sent = True
             return self._server_start(status, headers, exc_info)
-        charset = injection_point(self._state, _status_code(status), headers)
+        charset = injection_point(
+            self._state, _status_code(status), headers, self._middleware.skipped_banner
+        )
         if charset is None:
             self._sent = True
             return self._server_start(status, headers)
@@ -216,10 +218,18 @@ class _BannerInjector:
         self._finished = True
         if not self._held:
             return result
-        if not isinstance(result, list | tuple) or len(result) > _INJECT_MAX_CHUNKS:
-            self._release()
-            return result
-        body = b"".join(result)
+        if isinstance(result, list | tuple):
+            body = b"".join(result)
+        else:
+            declared = _content_length(self._headers)
+            if declared is None:
+                self._middleware.enforcer.warnings.once("inject", "stream", SKIP_STREAMED)
+                self._release()
+                return result
+            body = _read_and_close(result, declared)
+            if not self._held:  # the app wrote through write() while its body was read
+                return [body]
+            result = [body]
         middleware = self._middleware
         markup = banner_html(
             self._state,
@@ -240,3 +250,34 @@ class _BannerInjector:
 def _status_code(status: str) -> int:
     code = status[:3]
     return int(code) if code.isdigit() else 0
+
+
+#: Said once when a page without a Content-Length is left without the banner.
+SKIP_STREAMED: Final = (
+    "consentware did not inject the banner into a page without a Content-Length (a streamed "
+    "body is never buffered); render consent_banner() in the template instead"
+)
+
+
+def _content_length(headers: list[tuple[str, str]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == "content-length" and value.strip().isdigit():
+            return int(value.strip())
+    return None
+
+
+def _read_and_close(result: Iterable[bytes], limit: int) -> bytes:
+    """The body of ``result``, at most ``limit`` bytes, and the iterable closed."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in result:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return b"".join(chunks)[:limit]

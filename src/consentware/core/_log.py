@@ -7,10 +7,12 @@ global, so two middlewares (or two tests) never silence each other.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sys
 import threading
 import traceback
+from collections.abc import Sequence
 from typing import Final
 
 __all__ = ["WARNING_LIMIT", "WarnOnce", "log_safely", "logger"]
@@ -66,17 +68,27 @@ class WarnOnce:
                 return False
         return True
 
-    def warn(self, name: str, where: str) -> None:
-        """Warn once about an unknown cookie ``name``."""
+    def warn(self, name: str, where: str, *, outcome: str, categories: Sequence[str]) -> None:
+        """Warn once about an unknown cookie ``name``: where it was seen, what became of it
+        (``outcome``), and the TOML lines that would declare it."""
         if self.first_time("unknown", name):
+            shown = name[:200]
             log_safely(
-                logging.WARNING, "cookie %r %s matches no rule of the policy", name[:200], where
+                logging.WARNING,
+                "cookie %r %s matches no rule of the policy: %s. Declare it in the policy:\n"
+                "[[cookies]]\nname = %s\ncategory = %s  # one of: %s",
+                shown,
+                where,
+                outcome,
+                json.dumps(shown),
+                json.dumps(categories[0] if categories else "necessary"),
+                ", ".join(categories),
             )
 
-    def once(self, kind: str, key: str, message: str) -> None:
-        """Warn ``message`` the first time ``(kind, key)`` is seen."""
+    def once(self, kind: str, key: str, message: str, *, level: int = logging.WARNING) -> None:
+        """Log ``message`` the first time ``(kind, key)`` is seen."""
         if self.first_time(kind, key):
-            log_safely(logging.WARNING, "%s", message)
+            log_safely(level, "%s", message)
 
     def __len__(self) -> int:
         return len(self._seen)

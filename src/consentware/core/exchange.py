@@ -143,7 +143,14 @@ class Exchange:
                 rule = match(name)
             if rule is None:
                 unknown.append(name)
-                enforcer.warnings.warn(name, "set by the response")
+                enforcer.warnings.warn(
+                    name,
+                    "set by the response",
+                    outcome='it passed (unknown_cookies = "allow")'
+                    if not block_unknown
+                    else "it was blocked, and deleted in the browser",
+                    categories=tuple(policy.categories),
+                )
                 passes = not block_unknown
             elif name == consent_name and not self.writes_consent:
                 # Only the consent route writes the visitor's choice: an app's line could
@@ -247,7 +254,15 @@ class Exchange:
             [name for name in held.unknown if name not in setting] if held.unknown else []
         )
         for name in held_unknown:
-            self.enforcer.warnings.warn(name, "held by the browser")
+            policy = self.enforcer.policy
+            self.enforcer.warnings.warn(
+                name,
+                "held by the browser",
+                outcome="it is expired (expire_unknown = true)"
+                if policy.expire_unknown
+                else "it stays in the browser (expire_unknown = true would expire it)",
+                categories=tuple(policy.categories),
+            )
         candidates = held.expirable(self.enforcer.policy, granted)
         expired = [name for name in candidates if name not in setting] if candidates else []
         if len(expired) > MAX_EXPIRIES:

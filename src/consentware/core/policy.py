@@ -306,6 +306,19 @@ class Policy:
         self._necessary_prefixes = tuple(r.pattern[:-1] for r in necessary if r.kind == "prefix")
         self._necessary_regexes = tuple(r.regex for r in necessary if r.regex is not None)
 
+    def with_rules(self, rules: Sequence[CookieRule]) -> Policy:
+        """This policy with ``rules`` added after its own (a name it matches already keeps its
+        own rule: the policy's word wins)."""
+        return Policy(
+            categories=self.categories,
+            rules=[*self.rules, *rules],
+            unknown_cookies=self.unknown_cookies,
+            mode=self.mode,
+            expire_unknown=self.expire_unknown,
+            consent_cookie=self.consent_cookie,
+            source=self.source,
+        )
+
     def __repr__(self) -> str:
         return (
             f"<Policy categories={list(self.categories)} rules={len(self.rules)} "

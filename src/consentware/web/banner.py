@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -203,34 +203,54 @@ def wants_banner(state: ConsentState) -> bool:
     return not state.decided or bool(state.pending)
 
 
+#: Why an HTML page for an undecided visitor did not get the banner, for the warning said once.
+SKIP_COMPRESSED: Final = (
+    "consentware could not inject the banner into a compressed page (Content-Encoding): "
+    "put consentware inside the compressor (Django: GZipMiddleware above consentware's "
+    "middleware; Starlette: GZipMiddleware added after consentware), or render "
+    "consent_banner() in the template"
+)
+SKIP_TOO_LARGE: Final = (
+    f"consentware did not inject the banner into a page over {MAX_INJECT_BYTES} bytes; "
+    "render consent_banner() in the template instead"
+)
+
+
 def injection_point(
     state: ConsentState,
     status: int,
     headers: Iterable[tuple[str, str]],
+    on_skip: Callable[[str], object] | None = None,
 ) -> str | None:
     """The charset to encode the banner in, if this response should get it; else ``None``.
 
     Only a visitor who must still choose, only a ``2xx`` uncompressed ``text/html`` response
-    with a body, and only a charset Python knows.
+    with a body, and only a charset Python knows. ``on_skip`` is told why (a ``SKIP_*``) when
+    an HTML page the visitor should see the banner on cannot get it.
     """
     if not wants_banner(state):
         return None
     if not 200 <= status < 300 or status in (204, 205, 206):
         return None
     content_type = ""
+    skipped = ""
     for name, value in headers:
         lowered = name.lower()
         if lowered == "content-type":
             content_type = value
         elif lowered == "content-encoding":
             if value.strip().lower() not in ("", "identity"):
-                return None
+                skipped = SKIP_COMPRESSED
         elif lowered == "content-length":
             length = value.strip()
             if not length.isdigit() or int(length) > MAX_INJECT_BYTES:
-                return None
+                skipped = skipped or SKIP_TOO_LARGE
     media_type, _, params = content_type.partition(";")
     if media_type.strip().lower() != "text/html":
+        return None
+    if skipped:
+        if on_skip is not None:
+            on_skip(skipped)
         return None
     charset = "utf-8"
     for param in params.split(";"):

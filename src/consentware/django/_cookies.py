@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from http.cookies import Morsel, SimpleCookie
 from typing import Any, cast
 
-from .core._log import log_safely
-from .core.cookies import classification_name
+from ..core._log import log_safely
+from ..core.cookies import classification_name
 
 __all__ = ["rendered_jar"]
 

@@ -52,23 +52,30 @@ from django.http.response import ResponseHeaders
 from django.urls import get_script_prefix
 from django.utils.module_loading import import_string
 
-from ._apply import decide_text_headers
-from ._django_cookies import rendered_jar
-from ._request import RequestView, Settings, django_view, publish, warn_undeclared
-from ._templates import template_context
-from .core._log import log_safely
-from .core.codec import SecretKey, derive_secret_key
-from .core.decision import ReportCallback
-from .core.exchange import Exchange
-from .core.policy import Policy
-from .core.state import ConsentState
-from .web.banner import inject, injection_point
-from .web.endpoint import (
+from .._apply import decide_text_headers
+from .._request import (
+    RequestView,
+    Settings,
+    django_view,
+    publish,
+    warn_undeclared,
+    with_framework_cookies,
+)
+from .._templates import template_context
+from ..core._log import log_safely
+from ..core.codec import SecretKey, derive_secret_key
+from ..core.decision import ReportCallback
+from ..core.exchange import Exchange
+from ..core.policy import Policy
+from ..core.state import ConsentState
+from ..web.banner import banner_html, inject, injection_point
+from ..web.endpoint import (
     DEFAULT_PREFIX,
     EndpointRequest,
     body_limit,
     routes_url,
 )
+from ._cookies import rendered_jar
 
 __all__ = ["ConsentMiddleware", "DjangoConsentConfig", "context_processor", "load_config"]
 
@@ -78,11 +85,28 @@ _OPTION_KEYS: Final = ("secret_key", "on_report", "policy", "prefix", "inject_ba
 _UNSET: Any = object()
 
 # Django's own cookies: (setting of the name, default name, the middleware that sets it).
+# Django's own cookies: (setting of the name, default name, the middleware that sets it, what
+# it is for).
 _DJANGO_COOKIES: Final = (
-    ("SESSION_COOKIE_NAME", "sessionid", "django.contrib.sessions.middleware.SessionMiddleware"),
-    ("CSRF_COOKIE_NAME", "csrftoken", "django.middleware.csrf.CsrfViewMiddleware"),
-    ("LANGUAGE_COOKIE_NAME", "django_language", "django.middleware.locale.LocaleMiddleware"),
-    ("", "messages", "django.contrib.messages.middleware.MessageMiddleware"),
+    (
+        "SESSION_COOKIE_NAME",
+        "sessionid",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "the session (signing in)",
+    ),
+    (
+        "CSRF_COOKIE_NAME",
+        "csrftoken",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "CSRF protection",
+    ),
+    (
+        "LANGUAGE_COOKIE_NAME",
+        "django_language",
+        "django.middleware.locale.LocaleMiddleware",
+        "the chosen language",
+    ),
+    ("", "messages", "django.contrib.messages.middleware.MessageMiddleware", "one-time messages"),
 )
 
 
@@ -112,6 +136,7 @@ def load_config() -> DjangoConsentConfig:
         policy = _policy(options.get("policy"), data)
     except ValueError as exc:
         raise ImproperlyConfigured(f"settings.CONSENTWARE: {exc}") from exc
+    policy = with_framework_cookies(policy, "Django", _framework_cookies())
     secret_key = options.get("secret_key", _UNSET)
     if secret_key is _UNSET:
         secret_key = derive_secret_key(
@@ -215,11 +240,11 @@ class ConsentMiddleware:
             return
         try:
             state = request.consent
-            charset = injection_point(state, response.status_code, response.items())
+            charset = injection_point(
+                state, response.status_code, response.items(), self.settings.skipped_banner
+            )
             if charset is None:
                 return
-            from . import banner_html
-
             markup = banner_html(
                 state,
                 self.policy,
@@ -308,15 +333,21 @@ def _clean_reason(response: Any) -> bool:
     return type(reason) is str and not ("\r" in reason or "\n" in reason or "\x00" in reason)
 
 
-def _warn_undeclared_django_cookies(policy: Policy) -> None:
-    """Warn about Django's own cookies, set by an installed middleware, that would be blocked."""
+def _framework_cookies() -> dict[str, str]:
+    """Django's own cookies as these settings name them, for each middleware installed."""
     middleware = set(getattr(settings, "MIDDLEWARE", None) or ())
-    names = [
-        getattr(settings, setting, default) if setting else default
-        for setting, default, setter in _DJANGO_COOKIES
-        if setter in middleware
-    ]
-    warn_undeclared(policy, "Django", [name for name in names if isinstance(name, str)])
+    cookies: dict[str, str] = {}
+    for setting, default, setter, purpose in _DJANGO_COOKIES:
+        name = getattr(settings, setting, default) if setting else default
+        if setter in middleware and isinstance(name, str):
+            cookies[name] = purpose
+    return cookies
+
+
+def _warn_undeclared_django_cookies(policy: Policy) -> None:
+    """Warn about Django's own cookies, set by an installed middleware, that not every visitor
+    gets."""
+    warn_undeclared(policy, "Django", _framework_cookies())
 
 
 def context_processor(request: Any) -> dict[str, Any]:
