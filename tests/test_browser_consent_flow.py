@@ -107,6 +107,10 @@ def test_reject_all_keeps_the_jar_necessary(context: Any, demo: RunningServer) -
     page.wait_for_load_state("networkidle")
     assert jar(context) == NECESSARY | {CONSENT}
     assert page.locator(BANNER).is_hidden()
+    # The README's step 2: the very next page lists what the middleware blocked.
+    first_blocked = page.locator("#blocked").inner_text()
+    assert "_ga" in first_blocked
+    assert "_fbp" in first_blocked
     # Re-opened from "Cookie settings", the banner can be closed without a new choice.
     page.get_by_role("link", name="Cookie settings").click()
     page.locator(BANNER).wait_for(state="visible")

@@ -399,3 +399,10 @@ def test_inject_banner_reaches_a_flask_page() -> None:
     assert b"consentware__form" in body
     assert body.endswith(b"</body></html>")
     assert response.headers["Content-Length"] == str(len(body))
+
+
+def test_an_app_without_a_secret_key_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    app = Flask(__name__)
+    with caplog.at_level(logging.WARNING, logger="consentware"):
+        Consentware(app, policy=POLICY)
+    assert any("no SECRET_KEY" in r.getMessage() for r in caplog.records)

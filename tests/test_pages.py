@@ -195,3 +195,58 @@ def test_policy_page_reflects_the_visitors_choice() -> None:
     tree = Tree(policy_page(policy, codec.loads(codec.dumps(["first_party"]))))
     ticked = {b.attrs["value"] for b in tree.find("input", type="checkbox") if "checked" in b.attrs}
     assert ticked == {"necessary", "first_party"}
+
+
+# -- the page's own faults, found by a new user ---------------------------------------------
+
+
+BARE_RULE = Policy.from_dict(
+    {
+        "categories": {"statistical": {"title": "Statistics"}},
+        "cookies": [{"name": "_bare", "category": "statistical"}],
+    }
+)
+
+
+def _undecided_page(policy: Policy = BARE_RULE, prefix: str = "/_consent", home: str = "/") -> str:
+    state = ConsentCookie(policy).loads(None)
+    return policy_page(policy, state, prefix=prefix, home=home)
+
+
+def test_the_stylesheet_is_linked_once() -> None:
+    assert _undecided_page().count("banner.css") == 1
+
+
+def test_the_choices_form_does_not_link_to_the_page_itself() -> None:
+    page = _undecided_page()
+    choices = page[page.index('id="cw-choices"') :]
+    assert 'href="/_consent/policy"' not in choices
+    # The form follows its heading at once: no empty title or text in between.
+    assert "consentware__title" not in choices
+    assert "consentware__text" not in choices
+
+
+@pytest.mark.parametrize(
+    ("home", "expected"),
+    [pytest.param("/", "/", id="root"), pytest.param("/shop/", "/shop/", id="mounted")],
+)
+def test_the_page_links_back_to_the_site(home: str, expected: str) -> None:
+    page = _undecided_page(home=home)
+    assert page.count(f'href="{expected}"') == 2  # at the top and after the choices
+    assert "Back to the site" in page
+
+
+def test_a_rule_without_provider_or_purpose_has_no_empty_cell() -> None:
+    page = _undecided_page()
+    assert "<td></td>" not in page
+    assert "<li></li>" not in page
+    assert "Not stated" in page
+    markdown = policy_markdown(BARE_RULE)
+    assert "|  |" not in markdown
+    assert "Not stated" in markdown
+
+
+def test_the_mounted_policy_page_links_back_under_the_mount(kind: str) -> None:
+    answer = call(kind, middleware(kind), "GET", "/_consent/policy", root_path="/shop")
+    assert answer.status == 200
+    assert 'href="/shop/"' in answer.body.decode()

@@ -49,17 +49,25 @@ YEAR = 365 * 86400
 
 
 class VisitorMemory:
-    """The last report per visitor, at most ``limit`` visitors (the oldest forgotten first)."""
+    """Per visitor, the report of their last page and of a consent change since, at most
+    ``limit`` visitors (the oldest forgotten first).
+
+    A page shows what the middleware blocked on the visitor's previous page, and what it
+    expired since then: on that page, or in the answer to a consent change made from it
+    (without a reload, by the banner's script).
+    """
 
     def __init__(self, limit: int = MEMORY_LIMIT) -> None:
-        self._reports: OrderedDict[str, Report] = OrderedDict()
+        self._reports: OrderedDict[str, tuple[Report | None, Report | None]] = OrderedDict()
         self._limit = limit
         self._lock = threading.Lock()
         self._current = threading.local()
 
-    def start(self, visitor: str | None) -> None:
-        """Mark ``visitor`` as the one this thread is answering (``None``: do not remember)."""
+    def start(self, visitor: str | None, *, consent_change: bool = False) -> None:
+        """Mark ``visitor`` as the one this thread is answering (``None``: do not remember),
+        and whether the response is a consent change rather than a page."""
         self._current.visitor = visitor
+        self._current.consent_change = consent_change
 
     def remember(self, report: Report) -> None:
         """``on_report``: keep the report for the visitor this thread is answering."""
@@ -67,14 +75,25 @@ class VisitorMemory:
         if visitor is None:
             return
         with self._lock:
-            self._reports[visitor] = report
+            page, _ = self._reports.get(visitor, (None, None))
+            if getattr(self._current, "consent_change", False):
+                self._reports[visitor] = (page, report)
+            else:
+                self._reports[visitor] = (report, None)
             self._reports.move_to_end(visitor)
             while len(self._reports) > self._limit:
                 self._reports.popitem(last=False)
 
     def last(self, visitor: str) -> Report | None:
+        """What the previous page blocked, and everything expired since it was served."""
         with self._lock:
-            return self._reports.get(visitor)
+            page, change = self._reports.get(visitor, (None, None))
+        if page is None:
+            return change
+        if change is None:
+            return page
+        expired = tuple(dict.fromkeys((*page.expired, *change.expired)))
+        return Report(blocked=page.blocked, expired=expired, unknown=page.unknown)
 
     def __len__(self) -> int:
         return len(self._reports)
@@ -105,7 +124,9 @@ class _RememberVisitor:
         # Assets and the page script's own GET /_consent would only hide them.
         path = environ.get("PATH_INFO", "")
         consent_change = path == "/_consent" and environ.get("REQUEST_METHOD") == "POST"
-        self.memory.start(session if path in PAGES or consent_change else None)
+        self.memory.start(
+            session if path in PAGES or consent_change else None, consent_change=consent_change
+        )
         return self.app(environ, start_response)
 
 
@@ -213,7 +234,8 @@ def render_page(request: Request, state: ConsentState, previous: Report | None) 
         report = Markup(
             '<dl><dt>Blocked (removed from <code>Set-Cookie</code>)</dt><dd id="blocked">{}</dd>'
             '<dt>Expired (deleted from your browser)</dt><dd id="expired">{}</dd></dl>'
-            '<p class="hint">The last page you saw, or your last consent change.</p>'
+            '<p class="hint">Blocked on the last page you saw; expired since, there or by '
+            "your last consent change.</p>"
         ).format(_names(previous.blocked), _names(previous.expired))
     body = Markup(
         """<!doctype html>

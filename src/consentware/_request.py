@@ -34,6 +34,8 @@ from .web.endpoint import ConsentEndpoint
 from .web.messages import DEFAULT_PREFIX, PREFIX_KEY, EndpointRequest, routes_url
 
 __all__ = [
+    "OMITTED",
+    "Omitted",
     "RequestView",
     "Settings",
     "asgi_view",
@@ -223,6 +225,15 @@ def django_view(request: Any) -> RequestView:
     )
 
 
+class Omitted:
+    """The default of ``secret_key``: not given at all (``None`` is unsigned on purpose)."""
+
+    def __repr__(self) -> str:
+        return "<secret_key not given>"
+
+
+OMITTED: Final = Omitted()
+
 #: The options every middleware takes, beside the app.
 OPTIONS: Final = ("policy", "secret_key", "on_report", "prefix", "inject_banner")
 
@@ -241,12 +252,20 @@ class Settings:
         self,
         policy: Policy | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         *,
-        secret_key: SecretKey = None,
+        secret_key: SecretKey | Omitted = OMITTED,
         on_report: ReportCallback | None = None,
         prefix: str = DEFAULT_PREFIX,
         inject_banner: bool = False,
     ) -> None:
         self.policy = Policy.load(policy)
+        if isinstance(secret_key, Omitted):
+            log_safely(
+                logging.WARNING,
+                "no secret_key: consentware's consent cookie is unsigned, so any script on the "
+                "site can write a visitor's consent. Pass secret_key=os.environ[...] (or "
+                "secret_key=None to mean unsigned on purpose)",
+            )
+            secret_key = None
         if on_report is not None and not callable(on_report):
             raise ConfigurationError(
                 f"expected a callable that takes a Report, got {on_report!r:.80}",

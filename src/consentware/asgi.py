@@ -28,7 +28,7 @@ from typing import Any
 
 from ._apply import decide_byte_headers
 from ._boundary import read_headers
-from ._request import RequestView, Settings, asgi_view, blank_view, publish
+from ._request import OMITTED, Omitted, RequestView, Settings, asgi_view, blank_view, publish
 from .core._log import WarnOnce, log_safely
 from .core.codec import SecretKey
 from .core.decision import ReportCallback
@@ -65,7 +65,8 @@ class ConsentMiddleware(Settings):
     :param policy: the cookie policy: a :class:`~consentware.Policy`, a dict in its schema, the
         path of a TOML file, or ``None`` for :meth:`Policy.default`.
     :param secret_key: signs the consent cookie; a list rotates keys (the last signs, all
-        verify). ``None`` keeps the cookie unsigned so page scripts can write it.
+        verify). ``None`` keeps the cookie unsigned so page scripts can write it; leaving it
+        out does too, with a warning.
     :param on_report: called with a :class:`~consentware.Report` for every response.
     :param prefix: where the consent routes are served (a path under it never reaches the
         app): ``POST`` to give or withdraw consent, the policy page, the banner's assets.
@@ -78,7 +79,7 @@ class ConsentMiddleware(Settings):
         app: ASGIApp,
         policy: Policy | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         *,
-        secret_key: SecretKey = None,
+        secret_key: SecretKey | Omitted = OMITTED,
         on_report: ReportCallback | None = None,
         prefix: str = DEFAULT_PREFIX,
         inject_banner: bool = False,

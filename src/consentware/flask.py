@@ -107,7 +107,7 @@ class Consentware:
             raise RuntimeError("consentware is already initialised on this app")
         merged = {**_config_options(app.config), **self.options, **options}
         policy = with_framework_cookies(
-            load_policy(merged.pop("policy", None)), "Flask", _framework_cookies(app)
+            load_policy(merged.pop("policy", None), app.root_path), "Flask", _framework_cookies(app)
         )
         secret_key = merged.pop("secret_key", _UNSET)
         if secret_key is _UNSET:
@@ -122,8 +122,15 @@ class Consentware:
         _warn_undeclared_session_cookie(app, policy)
 
 
-def load_policy(value: Policy | Mapping[str, Any] | str | os.PathLike[str] | None) -> Policy:
-    """A :class:`Policy` from a policy, a dict, a TOML path, or ``None`` (the default)."""
+def load_policy(
+    value: Policy | Mapping[str, Any] | str | os.PathLike[str] | None, root: str | None = None
+) -> Policy:
+    """A :class:`Policy` from a policy, a dict, a TOML path, or ``None`` (the default).
+
+    A relative path is read from ``root`` (the app's ``root_path``), not the working directory.
+    """
+    if isinstance(value, str | os.PathLike) and root is not None:
+        value = os.path.join(root, value)
     return Policy.load(value)
 
 
@@ -144,6 +151,12 @@ def _check_options(options: Mapping[str, Any]) -> None:
 
 def _app_secret_key(app: Flask) -> SecretKey:
     if not app.secret_key:
+        if not app.debug:
+            logger.warning(
+                "the Flask app has no SECRET_KEY, so consentware's consent cookie is unsigned: "
+                "any script on the site can write a visitor's consent. Set app.secret_key (or "
+                "CONSENTWARE_SECRET_KEY); pass secret_key=None to mean unsigned on purpose"
+            )
         return None
     return derive_secret_key(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS") or ())
 

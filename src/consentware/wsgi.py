@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._apply import decide_text_headers
 from ._boundary import checked_status
-from ._request import RequestView, Settings, publish, wsgi_view
+from ._request import OMITTED, Omitted, RequestView, Settings, publish, wsgi_view
 from .core.codec import SecretKey
 from .core.decision import ReportCallback
 from .core.exchange import Exchange
@@ -46,7 +46,8 @@ class ConsentMiddleware(Settings):
     :param policy: the cookie policy: a :class:`~consentware.Policy`, a dict in its schema, the
         path of a TOML file, or ``None`` for :meth:`Policy.default`.
     :param secret_key: signs the consent cookie; a list rotates keys (the last signs, all
-        verify). ``None`` keeps the cookie unsigned so page scripts can write it.
+        verify). ``None`` keeps the cookie unsigned so page scripts can write it; leaving it
+        out does too, with a warning.
     :param on_report: called with a :class:`~consentware.Report` for every response.
     :param prefix: where the consent routes are served (``PATH_INFO`` under it never reaches
         the app): ``POST`` to give or withdraw consent, the policy page, the banner's assets.
@@ -59,7 +60,7 @@ class ConsentMiddleware(Settings):
         app: WSGIApplication,
         policy: Policy | Mapping[str, Any] | str | os.PathLike[str] | None = None,
         *,
-        secret_key: SecretKey = None,
+        secret_key: SecretKey | Omitted = OMITTED,
         on_report: ReportCallback | None = None,
         prefix: str = DEFAULT_PREFIX,
         inject_banner: bool = False,

@@ -198,6 +198,14 @@ class Policy:
                 data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError(f"invalid TOML: {exc}", file=file) from None
+        except OSError as exc:
+            raise PolicyError(f"cannot read the policy file: {exc.strerror}", file=file) from None
+        if not data:
+            raise PolicyError(
+                'the policy file is empty; write at least `extends = ["default"]`, or the '
+                "categories and cookies of the site",
+                file=file,
+            )
         try:
             return cls.from_dict(data)
         except PolicyError as exc:

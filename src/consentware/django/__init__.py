@@ -39,6 +39,7 @@ logged with its traceback on logger ``consentware``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -159,6 +160,10 @@ def _policy(value: Any, schema: Mapping[str, Any]) -> Policy:
         return Policy.from_dict(schema) if schema else Policy.default()
     if schema:
         raise ValueError(f"give either 'policy' or the policy keys, not both: {sorted(schema)}")
+    base = getattr(settings, "BASE_DIR", None)
+    if isinstance(value, str | os.PathLike) and base is not None:
+        # Relative to the project, as Django's own path settings are, not the working directory.
+        value = os.path.join(base, value)
     return Policy.load(value)
 
 

@@ -99,26 +99,39 @@ def banner_html(
     files = assets()
     nonce_attr = Markup(' nonce="{}"').format(nonce) if nonce else Markup("")
     prefix_e = escape(prefix)
-    parts = [
-        Markup('<link rel="stylesheet" href="{}/banner.css?v={}"{}>').format(
-            prefix_e, files["banner.css"].version, nonce_attr
-        ),
-        Markup(
-            '<section id="consentware-banner" class="{}" {} aria-labelledby="consentware-title"{}>'
-        ).format(classes, Markup(BANNER_MARKER), Markup("") if ask else Markup(" hidden")),
-        Markup('<form class="consentware__form" method="post" action="{}">').format(prefix_e),
-        # Shown by banner.js when the banner is re-opened: a choice already exists then.
-        Markup(
-            '<button type="button" class="consentware__close" data-consentware-close hidden '
-            'aria-label="Close">&times;</button>'
-        ),
-        Markup('<h2 id="consentware-title" class="consentware__title">Cookies on this site</h2>'),
-        Markup(
-            '<p class="consentware__text">We use necessary cookies to make this site work. '
-            "With your consent we would also use the optional cookies below. You can change "
-            'your mind at any time. <a href="{}/policy">Read the cookie policy</a>.</p>'
-        ).format(prefix_e),
-    ]
+    if inline:
+        # A section of the policy page, under its own "Your choices" heading: the page links
+        # the stylesheet and explains the cookies, so neither is repeated here.
+        parts = [
+            Markup(
+                '<section id="consentware-banner" class="{}" {} aria-labelledby="cw-choices">'
+            ).format(classes, Markup(BANNER_MARKER)),
+            Markup('<form class="consentware__form" method="post" action="{}">').format(prefix_e),
+        ]
+    else:
+        parts = [
+            Markup('<link rel="stylesheet" href="{}/banner.css?v={}"{}>').format(
+                prefix_e, files["banner.css"].version, nonce_attr
+            ),
+            Markup(
+                '<section id="consentware-banner" class="{}" {} '
+                'aria-labelledby="consentware-title"{}>'
+            ).format(classes, Markup(BANNER_MARKER), Markup("") if ask else Markup(" hidden")),
+            Markup('<form class="consentware__form" method="post" action="{}">').format(prefix_e),
+            # Shown by banner.js when the banner is re-opened: a choice already exists then.
+            Markup(
+                '<button type="button" class="consentware__close" data-consentware-close '
+                'hidden aria-label="Close">&times;</button>'
+            ),
+            Markup(
+                '<h2 id="consentware-title" class="consentware__title">Cookies on this site</h2>'
+            ),
+            Markup(
+                '<p class="consentware__text">We use necessary cookies to make this site work. '
+                "With your consent we would also use the optional cookies below. You can change "
+                'your mind at any time. <a href="{}/policy">Read the cookie policy</a>.</p>'
+            ).format(prefix_e),
+        ]
     if next_url is not None:
         parts.append(Markup('<input type="hidden" name="next" value="{}">').format(next_url))
     parts.append(
@@ -137,7 +150,7 @@ def banner_html(
             '<summary class="consentware__summary">Choose cookies</summary>'
             '<fieldset class="consentware__categories">'
             '<legend class="consentware__legend">Cookie categories</legend>'
-        ).format(Markup(" open") if decided else Markup(""))
+        ).format(Markup(" open") if decided or inline else Markup(""))
     )
     parts.extend(_category(category, granted, decided) for category in policy.categories.values())
     parts.append(

@@ -330,7 +330,9 @@ class ConsentEndpoint:
             content_type = "text/markdown; charset=utf-8"
         elif fmt == "html":
             prefix = request.root_path + self.prefix
-            html = pages.policy_page(policy, exchange.state, prefix=prefix)
+            html = pages.policy_page(
+                policy, exchange.state, prefix=prefix, home=request.root_path + "/"
+            )
             body = html.encode()
             content_type = "text/html; charset=utf-8"
         else:

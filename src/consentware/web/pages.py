@@ -83,12 +83,16 @@ def _shown_name(rule: CookieRule) -> str:
     return rule.pattern
 
 
+#: What a cell shows when the policy does not say (never an empty cell).
+NOT_STATED: Final = "Not stated"
+
+
 def _purpose_text(purpose: str, duration: str) -> str:
     if purpose and duration:
         return f"{purpose} (duration: {duration})"
     if duration:
         return f"Duration: {duration}"
-    return purpose
+    return purpose or NOT_STATED
 
 
 def policy_document(policy: Policy) -> dict[str, Any]:
@@ -160,7 +164,7 @@ def policy_markdown(policy: Policy) -> str:
         lines.append("|" + " --- |" * len(COLUMNS))
         for row in rows:
             cells = [
-                _md(row.provider),
+                _md(row.provider or NOT_STATED),
                 _md(f"{row.function} — {row.location}" if row.function else row.location),
                 ", ".join(f"`{_md_code(n)}`" for n in row.names),
                 "<br>".join(_md(_purpose_text(p, d)) for p, d in row.purposes),
@@ -187,14 +191,23 @@ def _html_table(policy: Policy, category: Category) -> Markup:
     body = []
     for row in rows:
         names = Markup(", ").join(Markup("<code>{}</code>").format(n) for n in row.names)
-        purposes = Markup("").join(
-            Markup("<li>{}</li>").format(_purpose_text(p, d)) for p, d in row.purposes
+        texts = [_purpose_text(p, d) for p, d in row.purposes]
+        purposes = (
+            Markup("{}").format(texts[0])
+            if len(texts) == 1
+            else Markup('<ul class="cw-purposes">{}</ul>').format(
+                Markup("").join(Markup("<li>{}</li>").format(t) for t in texts)
+            )
+        )
+        where = (
+            Markup("{}<br><small>{}</small>").format(row.function, row.location)
+            if row.function
+            else Markup("<small>{}</small>").format(row.location)
         )
         body.append(
-            Markup(
-                "<tr><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td>"
-                '<td><ul class="cw-purposes">{}</ul></td></tr>'
-            ).format(row.provider, row.function, row.location, names, purposes)
+            Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
+                row.provider or NOT_STATED, where, names, purposes
+            )
         )
     return Markup(
         '<div class="cw-table-wrap"><table class="cw-table"><thead><tr>{}</tr></thead>'
@@ -203,9 +216,15 @@ def _html_table(policy: Policy, category: Category) -> Markup:
 
 
 def policy_page(
-    policy: Policy, state: ConsentState, *, prefix: str = "/_consent", nonce: str | None = None
+    policy: Policy,
+    state: ConsentState,
+    *,
+    prefix: str = "/_consent",
+    nonce: str | None = None,
+    home: str = "/",
 ) -> str:
-    """The policy page as a complete HTML document, with the consent form to change a choice."""
+    """The policy page as a complete HTML document, with the consent form to change a choice
+    and a link back to the site (``home``, the app's mount point)."""
     sections = []
     for category in policy.categories.values():
         note = _gpc_note(category)
@@ -230,16 +249,19 @@ def policy_page(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Cookie policy</title>"
         '<link rel="stylesheet" href="{prefix}/banner.css?v={css}"{nonce}>'
-        '</head><body class="cw-page"><main class="cw-main">'
+        '</head><body class="cw-page"><header class="cw-header"><nav aria-label="Site">'
+        '<a href="{home}">Back to the site</a></nav></header><main class="cw-main">'
         "<h1>Cookie policy</h1><p>{intro}</p>"
         '<p class="cw-meta">Policy revision {revision}. Formats: '
         '<a href="{prefix}/policy?format=json">JSON</a>, '
         '<a href="{prefix}/policy?format=md">Markdown</a>.</p>'
         "{sections}"
-        "<h2>Your choices</h2>{form}"
+        '<h2 id="cw-choices">Your choices</h2>{form}'
+        '<p class="cw-back"><a href="{home}">Back to the site</a></p>'
         "</main></body></html>"
     ).format(
         prefix=prefix,
+        home=home,
         css=css,
         nonce=Markup(' nonce="{}"').format(nonce) if nonce else "",
         intro=_intro(policy),
