@@ -509,9 +509,11 @@ def test_from_dict_errors_carry_the_path() -> None:
     assert caught.value.file is None
 
 
-def test_from_toml_missing_file_raises_os_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        Policy.from_toml(tmp_path / "absent.toml")
+def test_from_toml_missing_file_is_a_policy_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "absent.toml"
+    with pytest.raises(PolicyError, match="cannot read") as caught:
+        Policy.from_toml(path)
+    assert caught.value.file == str(path)
 
 
 # -- Policy.default() -----------------------------------------------------------------------
