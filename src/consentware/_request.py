@@ -65,10 +65,19 @@ class RequestView:
     path: str
     root_path: str
     query: str
-    scheme: str
-    host: str | None
     source: Any
     reader: HeaderReader
+
+    @property
+    def scheme(self) -> str:
+        """``http`` or ``https`` (``ws``/``wss`` for a websocket), as the server says."""
+        return self.reader(self.source, ":scheme") or "http"
+
+    @property
+    def host(self) -> str | None:
+        """The ``Host`` header, or the server's name and port when the request had none (read
+        when asked: only the consent routes need it)."""
+        return self.reader(self.source, ":host")
 
     @property
     def full_path(self) -> str:
@@ -114,7 +123,11 @@ def _host(host: str | None, server: str | None, port: object) -> str | None:
 
 
 def _meta_header(meta: Mapping[str, Any], name: str) -> str | None:
-    """A header from a WSGI environ or Django's ``request.META``."""
+    """A header from a WSGI environ or Django's ``request.META`` (``:host`` with the fallback)."""
+    if name == ":host":
+        return _host(meta.get("HTTP_HOST"), meta.get("SERVER_NAME"), meta.get("SERVER_PORT"))
+    if name == ":scheme":
+        return meta.get("wsgi.url_scheme")
     if name in ("content-type", "content-length"):
         value = meta.get(name.upper().replace("-", "_"))
     else:
@@ -131,20 +144,22 @@ def wsgi_view(environ: Mapping[str, Any]) -> RequestView:
         path=environ.get("PATH_INFO", ""),
         root_path=environ.get("SCRIPT_NAME", "").rstrip("/"),
         query=environ.get("QUERY_STRING", ""),
-        scheme=environ.get("wsgi.url_scheme", "http"),
-        host=_host(
-            environ.get("HTTP_HOST"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT")
-        ),
         source=environ,
         reader=_meta_header,
     )
 
 
-def _scope_header(headers: Any, name: str) -> str | None:
-    wanted = name.encode("latin-1")
-    for key, value in headers:
+def _scope_header(scope: Mapping[str, Any], name: str) -> str | None:
+    """A header from an ASGI scope (``:host`` with the fallback to ``scope["server"]``)."""
+    if name == ":scheme":
+        return scope.get("scheme")
+    wanted = name.encode("latin-1") if name != ":host" else b"host"
+    for key, value in scope.get("headers", ()):
         if key.lower() == wanted:
             return str(value.decode("latin-1"))
+    if name == ":host":
+        server = scope.get("server")
+        return _host(None, server[0], server[1]) if server else None
     return None
 
 
@@ -167,7 +182,6 @@ def asgi_view(scope: Mapping[str, Any]) -> RequestView:
     if root and path.startswith(root):
         path = path[len(root) :]
     query = scope.get("query_string", b"")
-    server = scope.get("server")
     return RequestView(
         cookie="; ".join(cookies) if cookies else None,
         gpc=gpc,
@@ -175,13 +189,7 @@ def asgi_view(scope: Mapping[str, Any]) -> RequestView:
         path=path,
         root_path=root.rstrip("/"),
         query=query.decode("latin-1") if isinstance(query, bytes) else str(query),
-        scheme=scope.get("scheme", "http"),
-        host=_host(
-            _scope_header(headers, "host"),
-            server[0] if server else None,
-            server[1] if server else None,
-        ),
-        source=headers,
+        source=scope,
         reader=_scope_header,
     )
 
@@ -197,11 +205,17 @@ def blank_view(scope: Mapping[str, Any]) -> RequestView:
         path=path if isinstance(path, str) else "/",
         root_path="",
         query="",
-        scheme="http",
-        host=None,
-        source=(),
+        source={},
         reader=_scope_header,
     )
+
+
+def _django_header(request: Any, name: str) -> str | None:
+    """A header of a Django request: its ``META``, and Django's own idea of the scheme (which
+    honours ``SECURE_PROXY_SSL_HEADER``)."""
+    if name == ":scheme":
+        return str(request.scheme)
+    return _meta_header(request.META, name)
 
 
 def django_view(request: Any) -> RequestView:
@@ -218,10 +232,8 @@ def django_view(request: Any) -> RequestView:
         path=path_info,
         root_path=root_path.rstrip("/"),
         query=meta.get("QUERY_STRING", ""),
-        scheme=request.scheme,
-        host=_host(meta.get("HTTP_HOST"), meta.get("SERVER_NAME"), meta.get("SERVER_PORT")),
-        source=meta,
-        reader=_meta_header,
+        source=request,
+        reader=_django_header,
     )
 
 
