@@ -427,3 +427,18 @@ def test_a_line_that_leaves_as_written_is_necessary_or_granted(
     for line in kept:
         for name in _names_the_server_will_see(line):
             assert DEFAULT.category_of(name) in allowed, (line, name)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(line=set_cookie_lines(), value=st.text(max_size=20))
+def test_the_refusal_memo_answers_what_refusal_deletion_answers(line: str, value: str) -> None:
+    """The memo is keyed on the line without its value; it must never change the answer."""
+    from consentware.core.cookies import refusal_deletion
+    from consentware.core.enforcer import Enforcer
+
+    enforcer = Enforcer(Policy.default(), secret_key=None)
+    pair, semi, rest = line.partition(";")
+    name, eq, _ = pair.partition("=")
+    other = f"{name}{eq}{value}{semi}{rest}" if eq else line
+    for candidate in (line, other, line):
+        assert enforcer.refusal_for(candidate) == refusal_deletion(candidate)

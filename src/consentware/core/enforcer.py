@@ -247,11 +247,23 @@ class Enforcer:
         return True
 
     def refusal_for(self, set_cookie: str) -> str | None:
-        """:func:`~consentware.cookies.refusal_deletion` of a refused line, remembered."""
-        cached = self._refusals.get(set_cookie, MISSING)
+        """:func:`~consentware.core.cookies.refusal_deletion` of a refused line, remembered per
+        line without its value: the deletion depends on the name and the attributes only, and
+        every visitor's tracker line differs in its value alone (the row "Raw ASGI app, in
+        process", 1,000 visitors)."""
+        semi = set_cookie.find(";")
+        end = semi if semi >= 0 else len(set_cookie)
+        eq = set_cookie.find("=", 0, end)
+        # A control character in the value makes the line undeletable: such lines go whole.
+        key = (
+            set_cookie[: eq + 1] + set_cookie[end:]
+            if eq >= 0 and set_cookie[eq + 1 : end].isprintable()
+            else set_cookie
+        )
+        cached = self._refusals.get(key, MISSING)
         if cached is not MISSING:
             return cached
-        return self._refusals.put(set_cookie, refusal_deletion(set_cookie))
+        return self._refusals.put(key, refusal_deletion(key))
 
     def fail_closed(self, set_cookies: Sequence[str]) -> tuple[str, ...]:
         """The lines that pass when consentware itself failed: only necessary cookies.
