@@ -60,6 +60,11 @@ UnknownCookies = Literal["block", "allow"]
 Mode = Literal["enforce", "report"]
 RuleKind = Literal["exact", "prefix", "regex"]
 
+EMPTY_POLICY_FILE: Final = (
+    'the policy file is empty; write extends = ["default"] to start from the default '
+    "policy (then add [[cookies]] tables), or declare [categories.<name>] and [[cookies]]"
+)
+
 #: Names longer than this never match a ``re:`` rule (cookie names are short; a rule's cost
 #: stays bounded whatever a request sends).
 REGEX_NAME_LIMIT: Final = 256
@@ -200,7 +205,8 @@ class Policy:
     def from_toml(cls, path: str | os.PathLike[str]) -> Policy:
         """Load a policy from a TOML file with the same schema as :meth:`from_dict`.
 
-        A :class:`~consentware.core.errors.PolicyError` names the file and the bad key.
+        A :class:`~consentware.core.errors.PolicyError` names the file and the bad key; a
+        file that is empty (or holds only comments) is an error too.
         """
         file = os.fspath(path)
         try:
@@ -208,6 +214,12 @@ class Policy:
                 data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError(f"invalid TOML: {exc}", file=file) from None
+        except UnicodeDecodeError as exc:
+            raise PolicyError(f"not UTF-8 text, as TOML must be: {exc}", file=file) from None
+        if not data:
+            # An empty file is a mistake (a wrong path, a truncated deploy), never a policy of
+            # necessary cookies only.
+            raise PolicyError(EMPTY_POLICY_FILE, file=file)
         try:
             return cls.from_dict(data)
         except PolicyError as exc:
