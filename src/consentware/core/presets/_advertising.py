@@ -40,6 +40,7 @@ GOOGLE_ADS: Final[Preset] = vendor(
     cookie("FPGCL*", "Stores the ad click (server-side tagging).", "90 days"),
 )
 
+# Google's "How Google uses cookies" (IDE, DSID; __gads and __gpi on publishers' sites).
 DOUBLECLICK: Final[Preset] = vendor(
     "Google",
     "Advertising (Google Ad Manager, DoubleClick)",
@@ -143,6 +144,7 @@ BING_ADS: Final[Preset] = vendor(
     MUID,
 )
 
+# X's help on conversion tracking (_twclid) and the Open Cookie Database (t.co, x.com).
 TWITTER_PIXEL: Final[Preset] = vendor(
     "X (Twitter)",
     "Advertising (X Pixel)",
@@ -163,6 +165,7 @@ TWITTER_PIXEL: Final[Preset] = vendor(
     ),
 )
 
+# Reddit's ads help on the Reddit Pixel, and the Open Cookie Database (edgebucket).
 REDDIT_PIXEL: Final[Preset] = vendor(
     "Reddit",
     "Advertising (Reddit Pixel)",
@@ -171,6 +174,7 @@ REDDIT_PIXEL: Final[Preset] = vendor(
     cookie("edgebucket", "Used by Reddit to deliver ads.", "2 years", domains=["reddit.com"]),
 )
 
+# Snap's business help on the Snap Pixel, and the Open Cookie Database.
 SNAPCHAT_PIXEL: Final[Preset] = vendor(
     "Snap",
     "Advertising (Snap Pixel)",
@@ -181,6 +185,7 @@ SNAPCHAT_PIXEL: Final[Preset] = vendor(
     cookie("sc_at", "Identifies the visitor across sites.", "1 year", domains=["snapchat.com"]),
 )
 
+# Criteo's privacy policy (cto_bundle; the other cto_ names under one prefix).
 CRITEO: Final[Preset] = vendor(
     "Criteo",
     "Advertising (Criteo retargeting)",
@@ -189,6 +194,7 @@ CRITEO: Final[Preset] = vendor(
     cookie("cto_*", "Other Criteo identifiers and domain tests.", "Up to 13 months"),
 )
 
+# Taboola's cookie policy, and the Open Cookie Database.
 TABOOLA: Final[Preset] = vendor(
     "Taboola",
     "Recommendations and advertising (Taboola)",

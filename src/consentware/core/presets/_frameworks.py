@@ -13,6 +13,8 @@ from ._build import Preset, cookie, vendor
 
 _SITE: Final = "This site"
 
+# Django's settings: SESSION_COOKIE_AGE (2 weeks), CSRF_COOKIE_AGE (a year), the messages
+# CookieStorage and LANGUAGE_COOKIE_AGE (no expiry: a browser session).
 DJANGO: Final[Preset] = vendor(
     _SITE,
     "Django",
@@ -43,6 +45,7 @@ DJANGO: Final[Preset] = vendor(
     ),
 )
 
+# Flask: SESSION_COOKIE_NAME, PERMANENT_SESSION_LIFETIME (31 days) for a permanent session.
 FLASK: Final[Preset] = vendor(
     _SITE,
     "Session (Flask)",
@@ -54,6 +57,7 @@ FLASK: Final[Preset] = vendor(
     ),
 )
 
+# Flask-Login: REMEMBER_COOKIE_NAME, REMEMBER_COOKIE_DURATION (365 days).
 FLASK_LOGIN: Final[Preset] = vendor(
     _SITE,
     "Authentication (Flask-Login)",
@@ -61,6 +65,7 @@ FLASK_LOGIN: Final[Preset] = vendor(
     cookie("remember_token", "Keeps you signed in when you chose “Remember me”.", "1 year"),
 )
 
+# Starlette SessionMiddleware: session_cookie="session", max_age=14 days.
 STARLETTE: Final[Preset] = vendor(
     _SITE,
     "Session (Starlette SessionMiddleware)",
@@ -68,6 +73,7 @@ STARLETTE: Final[Preset] = vendor(
     cookie("session", "Keeps your session, such as being signed in, between pages.", "2 weeks"),
 )
 
+# Datasette: set_actor_cookie() (expire_after optional), asgi-csrf's ds_csrftoken, messages.
 DATASETTE: Final[Preset] = vendor(
     _SITE,
     "Datasette",

@@ -140,6 +140,7 @@ CLOUDFLARE: Final[Preset] = vendor(
     cookie("__cfwaitingroom", "Keeps the visitor's place in a waiting room.", "Browser session"),
 )
 
+# Google's reCAPTCHA FAQ (_GRECAPTCHA, on www.google.com under /recaptcha).
 RECAPTCHA: Final[Preset] = vendor(
     "Google",
     "Spam and abuse protection (reCAPTCHA)",
