@@ -117,8 +117,9 @@ def test_each_dump_gets_a_fresh_random_consent_id(codec: ConsentCookie) -> None:
 
 
 def test_dumps_rejects_an_undeclared_category(codec: ConsentCookie) -> None:
-    with pytest.raises(ValueError, match="unknown category 'stats'"):
+    with pytest.raises(ValueError, match="unknown category 'stats'") as caught:
         codec.dumps(["stats"])
+    assert f"(known: {', '.join(codec.policy.categories)})" in str(caught.value)
 
 
 @pytest.mark.parametrize(

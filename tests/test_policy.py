@@ -502,6 +502,60 @@ def test_from_toml_schema_error_names_the_file_and_the_key(tmp_path: Path) -> No
     assert str(error).startswith(f"{path}: cookies[1].category: unknown category 'stats'")
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"\n  \n", id="blank-lines"),
+        pytest.param(b"# cookies.toml: to do\n", id="only-comments"),
+    ],
+)
+def test_an_empty_policy_file_is_an_error_that_says_what_to_write(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "cookies.toml"
+    path.write_bytes(content)
+    with pytest.raises(PolicyError) as caught:
+        Policy.from_toml(path)
+    assert caught.value.file == str(path)
+    assert str(caught.value).startswith(f"{path}: the policy file is empty")
+    assert 'extends = ["default"]' in caught.value.reason
+    # What it says to write loads.
+    path.write_text('extends = ["default"]\n', encoding="utf-8")
+    assert Policy.from_toml(path).category_of("_ga") == "statistical"
+
+
+def test_a_policy_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "cookies.toml"
+    path.write_bytes(b'mode = "enforce" # caf\xe9\n')
+    with pytest.raises(PolicyError) as caught:
+        Policy.from_toml(path)
+    assert caught.value.file == str(path)
+    assert "UTF-8" in caught.value.reason
+
+
+def test_an_unknown_category_lists_the_known_ones(tmp_path: Path) -> None:
+    path = tmp_path / "cookies.toml"
+    path.write_text(
+        '[categories.ads]\n[[cookies]]\nname = "x"\ncategory = "advertising"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError) as caught:
+        Policy.from_toml(path)
+    assert caught.value.path == "cookies[0].category"
+    assert "(known: necessary, ads)" in caught.value.reason
+    assert "[categories.advertising]" in caught.value.reason
+
+
+def test_a_schema_error_in_a_file_that_extends_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "cookies.toml"
+    path.write_text('extends = ["default", "flask_login"]\n', encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        Policy.from_toml(path)
+    assert (caught.value.file, caught.value.path) == (str(path), "extends[1]")
+    assert "flask-login" in caught.value.reason
+
+
 def test_from_dict_errors_carry_the_path() -> None:
     with pytest.raises(PolicyError) as caught:
         Policy.from_dict({"categories": {"stats": {"gpc_opt_out": "yes"}}})

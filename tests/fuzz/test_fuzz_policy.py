@@ -81,6 +81,11 @@ HOSTILE = st.sampled_from(
         ["ad_storage"],
         ["bogus_storage"],
         [{}],
+        ["default"],
+        ["default", "google-analytics", "youtube"],
+        ["flask", "flask"],
+        ["nope"],
+        [["default"]],
     ]
 )
 
@@ -137,6 +142,9 @@ PATHS = [
     ("categories", "necessary", "gpc_opt_out"),
     ("cookies", 0, "bogus"),
     ("bogus",),
+    ("extends",),
+    ("extends", 0),
+    ("default_domains",),
 ]
 
 

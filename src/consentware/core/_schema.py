@@ -2,15 +2,17 @@
 
 Every error is a :class:`~consentware.core.errors.PolicyError` carrying the path of the bad key
 (``cookies[3].category``), so a configuration layer can point at it; the policy classes stay
-free of validation code.
+free of validation code. The presets a policy ``extends`` are merged first
+(:mod:`consentware.core._compose`) and checked with it, as if the file had written them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._compose import Origin, compose
 from ._regex import UnsafePatternError, compile_rule_regex
 from .errors import PolicyError
 from .policy import (
@@ -22,6 +24,7 @@ from .policy import (
     Policy,
     RuleKind,
 )
+from .presets import CATEGORIES as _PRESET_CATEGORIES
 from .presets import NECESSARY_DESCRIPTION as _NECESSARY_DESCRIPTION
 
 _CATEGORY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
@@ -29,7 +32,16 @@ _CATEGORY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 _TOP_KEYS = frozenset(
-    {"unknown_cookies", "mode", "expire_unknown", "consent_cookie", "categories", "cookies"}
+    {
+        "extends",
+        "unknown_cookies",
+        "mode",
+        "expire_unknown",
+        "default_domains",
+        "consent_cookie",
+        "categories",
+        "cookies",
+    }
 )
 _CONSENT_COOKIE_KEYS = frozenset({"name", "max_age_days", "revision", "domain", "http_only"})
 _CATEGORY_KEYS = frozenset({"title", "description", "gpc_opt_out", "consent_mode"})
@@ -102,18 +114,27 @@ def _domain(value: Any, path: str) -> str:
     return domain
 
 
-def load(data: Any) -> Policy:
-    """Validate ``data`` against the schema and build the policy it describes."""
+def load(data: Any, *, base: Mapping[str, Any] | None = None) -> Policy:
+    """Validate ``data`` against the schema and build the policy it describes.
+
+    ``base`` is the data of a policy that ``data`` adds to (:meth:`Policy.with_cookies`): it is
+    merged first, as a preset would be.
+    """
     data = _mapping(data, "<policy>")
     _check_keys(data, _TOP_KEYS, "")
+    composed = compose(data, base)
+    flat = composed.data
     unknown_cookies = _choice(
-        data.get("unknown_cookies", "block"), "unknown_cookies", ("block", "allow")
+        flat.get("unknown_cookies", "block"), "unknown_cookies", ("block", "allow")
     )
-    mode = _choice(data.get("mode", "enforce"), "mode", ("enforce", "report"))
-    expire_unknown = _bool(data.get("expire_unknown", False), "expire_unknown")
-    consent_cookie = _load_consent_cookie(data.get("consent_cookie", {}))
-    categories = _load_categories(data.get("categories", {}))
-    rules = _load_rules(data.get("cookies", []), categories, consent_cookie.name)
+    mode = _choice(flat.get("mode", "enforce"), "mode", ("enforce", "report"))
+    expire_unknown = _bool(flat.get("expire_unknown", False), "expire_unknown")
+    default_domains = _domains(flat.get("default_domains", [""]), "default_domains")
+    consent_cookie = _load_consent_cookie(flat.get("consent_cookie", {}))
+    categories = _load_categories(flat.get("categories", {}))
+    rules = _load_rules(
+        flat.get("cookies", []), composed.origins, categories, consent_cookie.name, default_domains
+    )
     return Policy(
         categories=categories,
         rules=rules,
@@ -121,8 +142,14 @@ def load(data: Any) -> Policy:
         mode=mode,  # type: ignore[arg-type]
         expire_unknown=expire_unknown,
         consent_cookie=consent_cookie,
-        source=data,
+        source=data if base is None else flat,
     )
+
+
+def _domains(value: Any, path: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise _fail(path, f"expected a non-empty list, got {value!r}")
+    return tuple(dict.fromkeys(_domain(d, f"{path}[{i}]") for i, d in enumerate(value)))
 
 
 def _load_consent_cookie(value: Any) -> ConsentCookieSettings:
@@ -178,57 +205,30 @@ def _load_categories(value: Any) -> dict[str, Category]:
 
 
 def _load_rules(
-    value: Any, categories: Mapping[str, Category], consent_name: str
+    value: Any,
+    origins: Sequence[Origin],
+    categories: Mapping[str, Category],
+    consent_name: str,
+    default_domains: tuple[str, ...],
 ) -> list[CookieRule]:
     if not isinstance(value, list):
         raise _fail("cookies", f"expected a list of tables, got {type(value).__name__}")
     rules: list[CookieRule] = []
-    seen: dict[str, int] = {}
+    names: set[str] = set()
     for index, body in enumerate(value):
-        path = f"cookies[{index}]"
-        body = _mapping(body, path)
-        _check_keys(body, _COOKIE_KEYS, path)
-        if "name" not in body:
-            raise _fail(f"{path}.name", "missing")
-        if "category" not in body:
-            raise _fail(f"{path}.category", "missing")
-        pattern = _str(body["name"], f"{path}.name", nonempty=True)
-        kind, regex = _parse_pattern(pattern, f"{path}.name")
-        if pattern in seen:
-            raise _fail(f"{path}.name", f"duplicate of cookies[{seen[pattern]}] ({pattern!r})")
-        seen[pattern] = index
-        category = _str(body["category"], f"{path}.category")
-        if category not in categories:
-            raise _fail(f"{path}.category", f"unknown category {category!r}")
-        if pattern == consent_name and category != NECESSARY:
-            raise _fail(f"{path}.category", "the consent cookie is necessary")
-        domains_value = body.get("domains", [""])
-        if not isinstance(domains_value, list) or not domains_value:
-            raise _fail(f"{path}.domains", f"expected a non-empty list, got {domains_value!r}")
-        domains = tuple(
-            dict.fromkeys(_domain(d, f"{path}.domains[{i}]") for i, d in enumerate(domains_value))
-        )
-        cookie_path = _str(body.get("path", "/"), f"{path}.path")
-        if not cookie_path.startswith("/") or any(c in cookie_path for c in ";\r\n\t "):
+        origin = origins[index] if index < len(origins) else Origin(f"cookies[{index}]")
+        try:
+            rule = _load_rule(body, origin.path, categories, consent_name, default_domains)
+        except PolicyError as exc:
+            if origin.preset is None:
+                raise
+            name = body.get("name") if isinstance(body, Mapping) else None
             raise _fail(
-                f"{path}.path", f"must start with / and hold no ; or space: {cookie_path!r}"
-            )
-        rules.append(
-            CookieRule(
-                pattern=pattern,
-                category=category,
-                kind=kind,
-                provider=_str(body.get("provider", ""), f"{path}.provider"),
-                function=_str(body.get("function", ""), f"{path}.function"),
-                purpose=_str(body.get("purpose", ""), f"{path}.purpose"),
-                duration=_str(body.get("duration", ""), f"{path}.duration"),
-                domains=domains,
-                path=cookie_path,
-                partitioned=_bool(body.get("partitioned", False), f"{path}.partitioned"),
-                regex=regex,
-            )
-        )
-    if consent_name not in seen:
+                origin.path, f"preset {origin.preset!r}, cookie {name!r}: {exc.reason}"
+            ) from None
+        names.add(rule.pattern)
+        rules.append(rule)
+    if consent_name not in names:
         rules.append(
             CookieRule(
                 pattern=consent_name,
@@ -241,6 +241,61 @@ def _load_rules(
             )
         )
     return rules
+
+
+def _load_rule(
+    body: Any,
+    path: str,
+    categories: Mapping[str, Category],
+    consent_name: str,
+    default_domains: tuple[str, ...],
+) -> CookieRule:
+    body = _mapping(body, path)
+    _check_keys(body, _COOKIE_KEYS, path)
+    if "name" not in body:
+        raise _fail(f"{path}.name", "missing")
+    if "category" not in body:
+        raise _fail(f"{path}.category", "missing")
+    pattern = _str(body["name"], f"{path}.name", nonempty=True)
+    kind, regex = _parse_pattern(pattern, f"{path}.name")
+    category = _str(body["category"], f"{path}.category")
+    if category not in categories:
+        raise _fail(f"{path}.category", _unknown_category(category, categories))
+    if pattern == consent_name and category != NECESSARY:
+        raise _fail(f"{path}.category", "the consent cookie is necessary")
+    if "domains" in body:
+        domains = _domains(body["domains"], f"{path}.domains")
+    else:
+        # Where the site's optional cookies live unless a rule says: necessary ones are never
+        # expired nor placed by consentware, so the default would only mislabel the page.
+        domains = ("",) if category == NECESSARY else default_domains
+    cookie_path = _str(body.get("path", "/"), f"{path}.path")
+    if not cookie_path.startswith("/") or any(c in cookie_path for c in ";\r\n\t "):
+        raise _fail(f"{path}.path", f"must start with / and hold no ; or space: {cookie_path!r}")
+    return CookieRule(
+        pattern=pattern,
+        category=category,
+        kind=kind,
+        provider=_str(body.get("provider", ""), f"{path}.provider"),
+        function=_str(body.get("function", ""), f"{path}.function"),
+        purpose=_str(body.get("purpose", ""), f"{path}.purpose"),
+        duration=_str(body.get("duration", ""), f"{path}.duration"),
+        domains=domains,
+        path=cookie_path,
+        partitioned=_bool(body.get("partitioned", False), f"{path}.partitioned"),
+        regex=regex,
+    )
+
+
+def _unknown_category(category: str, categories: Mapping[str, Category]) -> str:
+    known = ", ".join(categories)
+    reason = f"unknown category {category!r} (known: {known}); "
+    if category in _PRESET_CATEGORIES:
+        return reason + (
+            f'the preset "default" declares it: add "default" to extends, or declare '
+            f"[categories.{category}]"
+        )
+    return reason + f"declare it under [categories.{category}] or use a known one"
 
 
 def _parse_pattern(pattern: str, path: str) -> tuple[RuleKind, re.Pattern[str] | None]:

@@ -111,7 +111,8 @@ class ConsentCookie:
         wanted = set(granted)
         unknown = wanted - set(self.policy.categories)
         if unknown:
-            raise ValueError(f"unknown category {sorted(unknown)[0]!r}")
+            known = ", ".join(self.policy.categories)
+            raise ValueError(f"unknown category {sorted(unknown)[0]!r} (known: {known})")
         payload = {
             "c": {name: int(name in wanted) for name in self.policy.optional_categories},
             "rev": self.policy.consent_cookie.revision,

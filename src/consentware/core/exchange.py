@@ -45,7 +45,8 @@ MISPLACED: Final = (
     "a consented cookie {name!r} was refused: it would be stored at domain {domain}, path "
     "{path}{partitioned}, where a withdrawal could not delete it; rule {pattern!r} declares "
     "domains = {declared_domains!r} and path = {declared_path!r}. Declare where it lives "
-    "(domains, path, partitioned) or set it where the rule says"
+    "(the rule's domains, path, partitioned, or the policy's default_domains for every rule "
+    "that names none) or set it where the rule says"
 )
 TOO_MANY_EXPIRIES: Final = (
     f"a request held more than {MAX_EXPIRIES} refused cookies; only the first "

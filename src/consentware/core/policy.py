@@ -1,7 +1,8 @@
 """The cookie policy: categories, declared cookies, and the matcher compiled from them.
 
-A :class:`Policy` is loaded once (from a dict, a TOML file or :meth:`Policy.default`),
-validated completely at load time (by :mod:`consentware.core._schema`), and then only read.
+A :class:`Policy` is loaded once (from a dict, a TOML file or :meth:`Policy.default`), built
+from the presets it ``extends`` and its own keys, validated completely at load time (by
+:mod:`consentware.core._schema`), and then only read.
 Every schema error is a :class:`~consentware.core.errors.PolicyError` whose ``path`` names the
 bad key and whose message starts with it, for example
 ``cookies[3].category: unknown category 'stats'``.
@@ -13,6 +14,12 @@ Example::
         "cookies": [{"name": "_ga_*", "category": "statistical"}],
     })
     policy.category_of("_ga_XYZ")   # "statistical"
+
+    # Presets, merged in order; the policy's own rules and categories win, key by key:
+    policy = Policy.from_dict({
+        "extends": ["default", "flask", "google-analytics"],
+        "cookies": [{"name": "_ga", "domains": ["", "example.org"]}],
+    })
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Literal
@@ -52,6 +59,11 @@ CONSENT_MODE_TYPES: Final = (
 UnknownCookies = Literal["block", "allow"]
 Mode = Literal["enforce", "report"]
 RuleKind = Literal["exact", "prefix", "regex"]
+
+EMPTY_POLICY_FILE: Final = (
+    'the policy file is empty; write extends = ["default"] to start from the default '
+    "policy (then add [[cookies]] tables), or declare [categories.<name>] and [[cookies]]"
+)
 
 #: Names longer than this never match a ``re:`` rule (cookie names are short; a rule's cost
 #: stays bounded whatever a request sends).
@@ -119,7 +131,8 @@ class Policy:
     """A validated cookie policy with a compiled matcher.
 
     Build one with :meth:`from_dict`, :meth:`from_toml` or :meth:`default`; it is immutable
-    and safe to share between threads and requests.
+    and safe to share between threads and requests. ``source`` is the data it was loaded from,
+    as given (``extends`` included); after :meth:`with_cookies`, the merged data.
     """
 
     __slots__ = (
@@ -179,8 +192,10 @@ class Policy:
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
         """Validate ``data`` (the schema in the README) and build a policy.
 
-        Raises :class:`~consentware.core.errors.PolicyError` (a :class:`ValueError`) whose
-        ``path`` names the first bad key.
+        ``data["extends"]`` lists built-in presets (:meth:`presets`) merged in order before
+        ``data`` itself, whose categories and cookie rules win over a preset's of the same name,
+        key by key. Raises :class:`~consentware.core.errors.PolicyError` (a
+        :class:`ValueError`) whose ``path`` names the first bad key.
         """
         from ._schema import load  # the schema builds Policy objects: imported when used
 
@@ -190,7 +205,8 @@ class Policy:
     def from_toml(cls, path: str | os.PathLike[str]) -> Policy:
         """Load a policy from a TOML file with the same schema as :meth:`from_dict`.
 
-        A :class:`~consentware.core.errors.PolicyError` names the file and the bad key.
+        A :class:`~consentware.core.errors.PolicyError` names the file and the bad key; a
+        file that is empty (or holds only comments) is an error too.
         """
         file = os.fspath(path)
         try:
@@ -198,14 +214,14 @@ class Policy:
                 data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError(f"invalid TOML: {exc}", file=file) from None
+        except UnicodeDecodeError as exc:
+            raise PolicyError(f"not UTF-8 text, as TOML must be: {exc}", file=file) from None
         except OSError as exc:
             raise PolicyError(f"cannot read the policy file: {exc.strerror}", file=file) from None
         if not data:
-            raise PolicyError(
-                'the policy file is empty; write at least `extends = ["default"]`, or the '
-                "categories and cookies of the site",
-                file=file,
-            )
+            # An empty file is a mistake (a wrong path, a truncated deploy), never a policy of
+            # necessary cookies only.
+            raise PolicyError(EMPTY_POLICY_FILE, file=file)
         try:
             return cls.from_dict(data)
         except PolicyError as exc:
@@ -229,10 +245,39 @@ class Policy:
 
     @classmethod
     def default(cls) -> Policy:
-        """The preset this project was founded on (see the README)."""
+        """The preset this project was founded on (see the README): ``extends = ["default"]``."""
         from .presets import DEFAULT_POLICY
 
         return cls.from_dict(DEFAULT_POLICY)
+
+    @staticmethod
+    def presets() -> tuple[str, ...]:
+        """The names of the built-in presets a policy may extend, sorted."""
+        from .presets import preset_names
+
+        return preset_names()
+
+    def with_cookies(self, cookies: Iterable[Mapping[str, Any]]) -> Policy:
+        """This policy with more cookie rules, in the schema of ``[[cookies]]``.
+
+        A rule named like one of this policy's is merged into it key by key, as a file's rule
+        is merged into a preset's; new rules follow. Raises
+        :class:`~consentware.core.errors.PolicyError` whose path is ``cookies[i]`` of
+        ``cookies``. Example::
+
+            Policy.default().with_cookies([
+                {"name": "theme", "category": "first_party", "provider": "This site",
+                 "function": "Preferences", "purpose": "Remembers the colour scheme.",
+                 "duration": "1 year"},
+            ])
+        """
+        if not self.source and self.rules:
+            raise PolicyError(
+                "with_cookies() adds to a policy loaded from a dict, a TOML file or a preset"
+            )
+        from ._schema import load
+
+        return load({"cookies": list(cookies)}, base=self.source)
 
     # -- matching -----------------------------------------------------------------------
 

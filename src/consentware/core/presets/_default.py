@@ -1,7 +1,7 @@
-"""The built-in policies: what ``Policy.default()`` declares.
+"""The preset ``default``: the policy this project was founded on, what ``Policy.default()`` is.
 
-Data only, read by :meth:`consentware.Policy.default`; the schema check applies to them as to any
-user's policy.
+Its categories are the ones every other preset draws from (:data:`CATEGORIES`), so a tracker
+preset that adds ``statistical`` adds the same category ``default`` declares.
 """
 
 from __future__ import annotations
@@ -14,36 +14,38 @@ NECESSARY_DESCRIPTION: Final = (
     "your cookie choices. They cannot be switched off."
 )
 
+#: The optional categories of the default policy, in the order a banner shows them.
+CATEGORIES: Final[Mapping[str, Mapping[str, Any]]] = {
+    "statistical": {
+        "title": "Statistics",
+        "description": (
+            "Help us understand how visitors use the site, by collecting and reporting "
+            "information anonymously."
+        ),
+        "consent_mode": ["analytics_storage"],
+    },
+    "first_party": {
+        "title": "First-party cookies",
+        "description": (
+            "Internal cookies beyond the necessary ones: they remember your preferences "
+            "and behaviour on this site, and may hold personal data or serve advertising."
+        ),
+        "consent_mode": ["functionality_storage", "personalization_storage"],
+    },
+    "third_party": {
+        "title": "Third-party cookies",
+        "description": (
+            "Set for another site, such as an advertising agency, to show you relevant "
+            "advertising here and elsewhere."
+        ),
+        "gpc_opt_out": True,
+        "consent_mode": ["ad_storage", "ad_user_data", "ad_personalization"],
+    },
+}
+
 DEFAULT_POLICY: Final[Mapping[str, Any]] = {
     "unknown_cookies": "block",
-    "categories": {
-        "necessary": {"title": "Necessary"},
-        "statistical": {
-            "title": "Statistics",
-            "description": (
-                "Help us understand how visitors use the site, by collecting and reporting "
-                "information anonymously."
-            ),
-            "consent_mode": ["analytics_storage"],
-        },
-        "first_party": {
-            "title": "First-party cookies",
-            "description": (
-                "Internal cookies beyond the necessary ones: they remember your preferences "
-                "and behaviour on this site, and may hold personal data or serve advertising."
-            ),
-            "consent_mode": ["functionality_storage", "personalization_storage"],
-        },
-        "third_party": {
-            "title": "Third-party cookies",
-            "description": (
-                "Set for another site, such as an advertising agency, to show you relevant "
-                "advertising here and elsewhere."
-            ),
-            "gpc_opt_out": True,
-            "consent_mode": ["ad_storage", "ad_user_data", "ad_personalization"],
-        },
-    },
+    "categories": {"necessary": {"title": "Necessary"}, **CATEGORIES},
     "cookies": [
         {
             "name": "sessionid",
