@@ -118,7 +118,9 @@ class ConsentMiddleware(Settings):
                 return  # the client went away
             body = read
         response = self.endpoint.respond(view.endpoint_request(body), exchange)
-        original = [(_to_latin1(n), _to_latin1(v)) for n, v in response.headers]
+        # ASGI wants header names lowercased: a middleware outside (Starlette's GZipMiddleware)
+        # edits "content-length" and would leave a capitalised copy beside its own.
+        original = [(_to_latin1(n.lower()), _to_latin1(v)) for n, v in response.headers]
         headers = decide_byte_headers(response.exchange or exchange, original, self.on_report)
         if headers is None:
             headers = original
@@ -272,6 +274,7 @@ class _BannerSend:
             return start, message
         headers = [(_latin1(n), _latin1(v)) for n, v in start.get("headers", ())]
         fixed = [
-            (_to_latin1(n), _to_latin1(v)) for n, v in with_content_length(headers, len(injected))
+            (_to_latin1(n), _to_latin1(v))
+            for n, v in with_content_length(headers, len(injected), name="content-length")
         ]
         return {**start, "headers": fixed}, {**message, "body": injected}

@@ -286,8 +286,11 @@ def inject(body: bytes, banner: str, charset: str) -> bytes | None:
     return body[:at] + encoded + body[at:]
 
 
-def with_content_length(headers: Iterable[tuple[str, str]], length: int) -> list[tuple[str, str]]:
-    """``headers`` with ``Content-Length`` set to ``length`` (replacing every copy)."""
+def with_content_length(
+    headers: Iterable[tuple[str, str]], length: int, *, name: str = "Content-Length"
+) -> list[tuple[str, str]]:
+    """``headers`` with ``Content-Length`` set to ``length`` (replacing every copy), written as
+    ``name`` (ASGI wants ``content-length``)."""
     out = [(n, v) for n, v in headers if n.lower() != "content-length"]
-    out.append(("Content-Length", str(length)))
+    out.append((name, str(length)))
     return out
