@@ -135,8 +135,10 @@ class ConsentMiddleware(Settings):
             "session",
             "a session middleware runs outside consentware, so the cookies it sets leave "
             "unexamined: install consentware outside every layer with "
-            "consentware.starlette.install(app, ...), or add ConsentMiddleware after "
-            "SessionMiddleware (Starlette runs the last added first)",
+            "consentware.starlette.install(app, ...), which also declares the session cookie "
+            "necessary; or add ConsentMiddleware after SessionMiddleware (Starlette runs the "
+            "last added first) and declare the session cookie ('session' unless "
+            "session_cookie= names another) in the category 'necessary' of the policy",
             level=logging.ERROR,
         )
 
