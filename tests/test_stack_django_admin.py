@@ -2,13 +2,14 @@
 
 The site is ``startproject``'s with consentware's middleware first in ``MIDDLEWARE`` and
 ``consentware.django`` in ``INSTALLED_APPS``, a migrated SQLite database and a superuser, served
-by Django's WSGI handler under wsgiref (:mod:`tests.support.django_site`). httpx logs in through
+by Django's WSGI handler under wsgiref and by its ASGI handler under uvicorn
+(:mod:`tests.support.django_site`). httpx logs in through
 ``/admin/login/`` (CSRF token from the form), adds a group and reads the success message on the
 next page: the session, CSRF and messages cookies (Django's default message storage tries a
 cookie first) all pass for a visitor who chose nothing and for one who refused everything.
 
-``manage.py check`` on the same site with the middleware last reports ``consentware.E002`` and
-the fix.
+``manage.py check`` (``python -m django check``) on the same site with the middleware last
+reports ``consentware.E002`` and the fix.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ TIMEOUT = httpx.Timeout(10.0)
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-@pytest.fixture(scope="module")
-def admin_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DjangoSite]:
-    with serve(tmp_path_factory.mktemp("django-admin")) as site:
+@pytest.fixture(scope="module", params=["wsgi", "asgi"])
+def admin_site(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[DjangoSite]:
+    with serve(tmp_path_factory.mktemp("django-admin"), server=request.param) as site:
         yield site
 
 
@@ -89,6 +92,11 @@ def test_admin_login_csrf_and_messages(admin_site: DjangoSite, choice: str | Non
     assert len(success) == 1, success
     assert group in success[0]
     assert "was added successfully" in success[0]
+    # Said at start-up, and nothing else to say: no cookie of the admin was refused.
+    log = admin_site.log()
+    assert "declared Django's own cookies necessary: messages" in log
+    assert "WARNING consentware" not in log
+    assert "ERROR consentware" not in log
 
 
 def test_manage_py_check_reports_a_misplaced_middleware_and_the_fix(tmp_path: Path) -> None:

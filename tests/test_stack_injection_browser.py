@@ -7,7 +7,8 @@ compressed cases are the ones a real visitor gets:
 
 - Flask under werkzeug's server: Flask's body is a ``ClosingIterator`` with a Content-Length;
 - Django (``startproject``'s middleware, in its own process) with ``GZipMiddleware`` above
-  consentware's middleware, so consentware injects before Django compresses;
+  consentware's middleware, so consentware injects before Django compresses: a plain page, and
+  the admin, logged into after "Reject all";
 - Starlette: the compressor must sit outside consentware for the banner to go in before
   compression. With :func:`consentware.starlette.install`, consentware wraps every added
   middleware, ``GZipMiddleware`` included, so it sees only compressed pages: it says so once,
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +34,7 @@ from consentware.flask import Consentware
 from consentware.starlette import install
 from consentware.web.banner import SKIP_COMPRESSED
 from tests.support.browser import launch_chromium
+from tests.support.django_site import ADMIN_PASSWORD, ADMIN_USER, DjangoSite
 from tests.support.django_site import serve as serve_django
 from tests.support.servers import serve_asgi, serve_wsgi
 
@@ -106,16 +107,41 @@ def test_a_flask_page_gets_the_banner(context: Any) -> None:
     assert "content-encoding" not in headers  # werkzeug does not compress
 
 
-def test_a_django_page_gets_the_banner_before_gzip(context: Any, tmp_path: Path) -> None:
-    with serve_django(tmp_path, inject="1", gzip="outside") as site:
-        headers = visit_accept_and_return(context, site.url + "/page")
-        # The admin's login page, a template of Django's own, gets it too (a new visitor).
-        context.clear_cookies()
-        page = context.new_page()
-        page.goto(site.url + "/admin/login/")
-        page.locator(BANNER).wait_for(state="visible")
-        assert page.locator("#id_username").is_visible()
+@pytest.fixture(scope="module")
+def django_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DjangoSite]:
+    """startproject's site, ``inject_banner`` on and ``GZipMiddleware`` above consentware."""
+    with serve_django(tmp_path_factory.mktemp("django-inject"), inject="1", gzip="outside") as site:
+        yield site
+
+
+def test_a_django_page_gets_the_banner_before_gzip(context: Any, django_site: DjangoSite) -> None:
+    headers = visit_accept_and_return(context, django_site.url + "/page")
     assert headers.get("content-encoding") == "gzip"
+
+
+def test_the_django_admin_in_chromium_after_reject_all(
+    context: Any, django_site: DjangoSite
+) -> None:
+    """The admin's own login page gets the banner; refused, the visitor still logs in (CSRF
+    with the browser's Origin and Referer), adds a group and sees the success message."""
+    page = context.new_page()
+    page.goto(django_site.url + "/admin/login/")
+    page.locator(BANNER).wait_for(state="visible")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.locator(BANNER).get_by_role("button", name="Reject all").click()
+    assert posted.value.status == 200
+    page.locator(BANNER).wait_for(state="hidden")
+    page.fill("#id_username", ADMIN_USER)
+    page.fill("#id_password", ADMIN_PASSWORD)
+    with page.expect_navigation():
+        page.locator("input[type=submit]").click()
+    assert "Site administration" in page.content()
+    page.goto(django_site.url + "/admin/auth/group/add/")
+    page.fill("#id_name", "browser-editors")
+    with page.expect_navigation():
+        page.locator("input[name=_save]").click()
+    assert "browser-editors" in page.locator("ul.messagelist li.success").inner_text()
+    assert {c["name"] for c in context.cookies()} >= {CONSENT, "csrftoken", "sessionid"}
 
 
 async def shop(request: Request) -> HTMLResponse:

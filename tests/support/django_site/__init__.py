@@ -4,7 +4,8 @@ Django's settings are process-global and the suite configures Django once, from 
 settings (see ``tests/test_django.py``): a site with ``django.contrib.admin``, a database and its
 own ``MIDDLEWARE`` needs its own process. :func:`serve` starts one (``python -m
 tests.support.django_site``): it migrates a SQLite database under a folder the test gives,
-creates a superuser and serves Django's WSGI handler under wsgiref until the test stops it.
+creates a superuser and serves Django's WSGI handler under wsgiref (or its ASGI handler under
+uvicorn) until the test stops it.
 
 Its settings (:mod:`tests.support.django_site.settings`) are ``startproject``'s, with
 consentware's middleware first in ``MIDDLEWARE`` and ``consentware.django`` in
@@ -13,13 +14,15 @@ consentware's middleware first in ``MIDDLEWARE`` and ``consentware.django`` in
 - ``SITE_DB``: the SQLite file (required);
 - ``SITE_MIDDLEWARE=last``: consentware's middleware last, as a newcomer might put it;
 - ``SITE_INJECT=1``: ``CONSENTWARE = {"inject_banner": True}``;
-- ``SITE_GZIP=outside``: Django's ``GZipMiddleware`` above consentware's.
+- ``SITE_GZIP=outside``: Django's ``GZipMiddleware`` above consentware's;
+- ``SITE_SERVER=asgi``: Django's ASGI handler under uvicorn instead of WSGI under wsgiref.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -93,8 +96,10 @@ def serve(folder: Path, **variables: str) -> Iterator[DjangoSite]:
         )
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()  # "listening <port>", or "" if it died
+        ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
+        line = process.stdout.readline() if ready else ""  # "listening <port>", "" if it died
         if not line.startswith("listening "):
+            process.kill()
             process.wait(START_TIMEOUT)
             raise RuntimeError(f"the Django site did not start:\n{log_path.read_text()}")
         yield DjangoSite(f"http://127.0.0.1:{int(line.split()[1])}", log_path)

@@ -7,6 +7,7 @@ go to stderr.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 
@@ -14,7 +15,7 @@ import django
 from django.core.management import call_command
 
 from tests.support.django_site import ADMIN_PASSWORD, ADMIN_USER
-from tests.support.servers import serve_wsgiref
+from tests.support.servers import serve_asgi, serve_wsgiref
 
 
 def main() -> None:
@@ -24,10 +25,17 @@ def main() -> None:
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
     from django.contrib.auth import get_user_model
-    from django.core.wsgi import get_wsgi_application
 
     get_user_model().objects.create_superuser(ADMIN_USER, "admin@example.org", ADMIN_PASSWORD)
-    with serve_wsgiref(get_wsgi_application()) as server:
+    if os.environ.get("SITE_SERVER") == "asgi":
+        from django.core.asgi import get_asgi_application
+
+        running = serve_asgi(get_asgi_application())
+    else:
+        from django.core.wsgi import get_wsgi_application
+
+        running = serve_wsgiref(get_wsgi_application())
+    with running as server:
         print(f"listening {server.port}", flush=True)
         threading.Event().wait()  # until the test's SIGTERM ends the process
 
