@@ -78,8 +78,9 @@ def visit_accept_and_return(context: Any, url: str) -> dict[str, str]:
     assert response is not None
     assert response.status == 200
     page.locator(BANNER).wait_for(state="visible")
-    # The page itself is whole: its Content-Length was corrected for the banner.
     assert page.locator("#last").inner_text() == "the end of the page"
+    # The banner goes in just before </body>: under a Content-Length not corrected for it, the
+    # browser would cut off the banner's buttons and the click below would time out.
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.locator(BANNER).get_by_role("button", name="Accept all").click()
     assert posted.value.status == 200
