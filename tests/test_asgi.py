@@ -182,6 +182,42 @@ def test_header_names_compare_lowercased(name: bytes) -> None:
     assert start["headers"][-1] == (b"vary", b"Accept, Cookie")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        pytest.param("GET", "/", b"", id="injected-page"),
+        pytest.param("GET", "/_consent/policy", b"", id="policy-page"),
+        pytest.param("GET", "/_consent/banner.js", b"", id="asset"),
+        pytest.param("POST", "/_consent", b"action=accept_all", id="choice"),
+    ],
+)
+def test_header_names_it_writes_are_lowercased(method: str, path: str, body: bytes) -> None:
+    """ASGI wants lowercased names: Starlette's GZipMiddleware outside consentware replaces
+    ``content-length`` and would leave a ``Content-Length`` copy beside it (h11 then refuses
+    the response whole)."""
+    page = b"<html><body><p>shop</p></body></html>"
+    app = wrap(
+        responding([(b"content-type", b"text/html"), (b"content-length", b"%d" % len(page))], page),
+        inject_banner=True,
+    )
+    scope = http_scope(method=method, path=path, raw_path=path.encode())
+    if body:
+        scope["headers"] += [(b"content-type", b"application/x-www-form-urlencoded")]
+        scope["headers"] += [(b"content-length", b"%d" % len(body))]
+
+    async def send_body() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    recorder = Recorder()
+    asyncio.run(app(scope, send_body, recorder))
+    start = recorder.first("http.response.start")
+    names = [name for name, _ in start["headers"]]
+    assert names == [name.lower() for name in names], names
+    assert len(header(start, b"content-length")) == 1
+    if path == "/":
+        assert b"data-consentware-banner" in recorder.first("http.response.body")["body"]
+
+
 def test_headers_go_into_a_new_list_leaving_the_apps_alone() -> None:
     raw = list(THREE_COOKIES)
     snapshot = list(raw)

@@ -119,7 +119,9 @@ class ConsentMiddleware(Settings):
                 return  # the client went away
             body = read
         response = self.endpoint.respond(view.endpoint_request(body), exchange)
-        original = [(_to_latin1(n), _to_latin1(v)) for n, v in response.headers]
+        # ASGI wants header names lowercased: a middleware outside (Starlette's GZipMiddleware)
+        # edits "content-length" and would leave a capitalised copy beside its own.
+        original = [(_to_latin1(n.lower()), _to_latin1(v)) for n, v in response.headers]
         headers = decide_byte_headers(response.exchange or exchange, original, self.on_report)
         if headers is None:
             headers = original
@@ -134,8 +136,10 @@ class ConsentMiddleware(Settings):
             "session",
             "a session middleware runs outside consentware, so the cookies it sets leave "
             "unexamined: install consentware outside every layer with "
-            "consentware.starlette.install(app, ...), or add ConsentMiddleware after "
-            "SessionMiddleware (Starlette runs the last added first)",
+            "consentware.starlette.install(app, ...), which also declares the session cookie "
+            "necessary; or add ConsentMiddleware after SessionMiddleware (Starlette runs the "
+            "last added first) and declare the session cookie ('session' unless "
+            "session_cookie= names another) in the category 'necessary' of the policy",
             level=logging.ERROR,
         )
 
@@ -273,6 +277,7 @@ class _BannerSend:
             return start, message
         headers = [(_latin1(n), _latin1(v)) for n, v in start.get("headers", ())]
         fixed = [
-            (_to_latin1(n), _to_latin1(v)) for n, v in with_content_length(headers, len(injected))
+            (_to_latin1(n), _to_latin1(v))
+            for n, v in with_content_length(headers, len(injected), name="content-length")
         ]
         return {**start, "headers": fixed}, {**message, "body": injected}

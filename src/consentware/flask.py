@@ -23,9 +23,10 @@ Options come from keyword arguments or from ``app.config`` (arguments win):
 Configuration is read once, by :meth:`Consentware.init_app`: set ``SECRET_KEY`` and the
 ``CONSENTWARE_*`` keys before calling it.
 
-Declare the session cookie (``session`` unless ``SESSION_COOKIE_NAME`` says otherwise) as
-``necessary`` in the policy: an undeclared cookie is blocked under ``unknown_cookies = "block"``.
-:meth:`Consentware.init_app` logs a warning when it is not.
+:meth:`Consentware.init_app` declares the session cookie (``SESSION_COOKIE_NAME``) necessary,
+and Flask-Login's remember cookie (``REMEMBER_COOKIE_NAME``) where Flask-Login is installed,
+unless a rule of the policy matches them; it logs what it added, and warns when the policy puts
+one of them in an optional category.
 
 Example, with an app factory::
 

@@ -64,6 +64,10 @@ def install(app: Starlette, **options: Any) -> Starlette:
     middlewares added later still count). The session cookie of every ``SessionMiddleware``
     added to the app is declared necessary unless the policy categorises it. ``options`` are
     those of :class:`~consentware.asgi.ConsentMiddleware`, checked here.
+
+    Every middleware of the app then runs inside consentware, a ``GZipMiddleware`` too: with
+    ``inject_banner=True``, serve ``GZipMiddleware(app)`` so that the banner goes in before
+    the page is compressed.
     """
     policy = Settings(**options).policy  # a wrong option fails now, not on the first request
     build = app.build_middleware_stack

@@ -28,9 +28,11 @@ middleware or view (sessions, CSRF, messages, ...) are covered::
 
     TEMPLATES[0]["OPTIONS"]["context_processors"].append("consentware.django.context_processor")
 
-``CONSENTWARE`` unset means :meth:`Policy.default`, which already declares Django's
-``sessionid``, ``csrftoken`` and ``django_language`` as necessary. Declare ``messages`` too if
-you use the cookie message storage.
+``CONSENTWARE`` unset means :meth:`Policy.default`. Django's own cookies, as the settings name
+them (``SESSION_COOKIE_NAME``, ``CSRF_COOKIE_NAME``, ``LANGUAGE_COOKIE_NAME``, ``messages``), are
+declared necessary for each middleware in ``MIDDLEWARE`` that sets them, unless a rule of the
+policy matches them. ``INSTALLED_APPS += ["consentware.django"]`` adds consentware's system
+checks (:mod:`consentware.django.checks`) to ``manage.py check``.
 
 If consentware itself fails on a response, only necessary cookies go out and the error is
 logged with its traceback on logger ``consentware``.
@@ -85,7 +87,6 @@ logger = logging.getLogger("consentware")
 _OPTION_KEYS: Final = ("secret_key", "on_report", "policy", "prefix", "inject_banner")
 _UNSET: Any = object()
 
-# Django's own cookies: (setting of the name, default name, the middleware that sets it).
 # Django's own cookies: (setting of the name, default name, the middleware that sets it, what
 # it is for).
 _DJANGO_COOKIES: Final = (

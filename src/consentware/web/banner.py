@@ -219,9 +219,11 @@ def wants_banner(state: ConsentState) -> bool:
 #: Why an HTML page for an undecided visitor did not get the banner, for the warning said once.
 SKIP_COMPRESSED: Final = (
     "consentware could not inject the banner into a compressed page (Content-Encoding): "
-    "put consentware inside the compressor (Django: GZipMiddleware above consentware's "
-    "middleware; Starlette: GZipMiddleware added after consentware), or render "
-    "consent_banner() in the template"
+    "put the compressor outside consentware. Django: GZipMiddleware above consentware's "
+    "middleware. Starlette or FastAPI: under consentware.starlette.install() every middleware "
+    "of the app runs inside consentware, GZipMiddleware too, so serve GZipMiddleware(app) "
+    "instead of app; with add_middleware, add GZipMiddleware after ConsentMiddleware. Or "
+    "render consent_banner() in the template"
 )
 SKIP_TOO_LARGE: Final = (
     f"consentware did not inject the banner into a page over {MAX_INJECT_BYTES} bytes; "
@@ -299,8 +301,11 @@ def inject(body: bytes, banner: str, charset: str) -> bytes | None:
     return body[:at] + encoded + body[at:]
 
 
-def with_content_length(headers: Iterable[tuple[str, str]], length: int) -> list[tuple[str, str]]:
-    """``headers`` with ``Content-Length`` set to ``length`` (replacing every copy)."""
+def with_content_length(
+    headers: Iterable[tuple[str, str]], length: int, *, name: str = "Content-Length"
+) -> list[tuple[str, str]]:
+    """``headers`` with ``Content-Length`` set to ``length`` (replacing every copy), written as
+    ``name`` (ASGI wants ``content-length``)."""
     out = [(n, v) for n, v in headers if n.lower() != "content-length"]
-    out.append(("Content-Length", str(length)))
+    out.append((name, str(length)))
     return out
