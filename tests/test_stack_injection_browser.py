@@ -43,6 +43,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 BANNER = "[data-consentware-banner]"
 CONSENT = "cookies_preferences"
 TIMEOUT_MS = 10_000
+KEY = "stack-injection-test-key"
 #: Over the 500 bytes under which Starlette's GZipMiddleware leaves a page uncompressed.
 PAGE = (
     "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>shop</title></head>"
@@ -151,7 +152,7 @@ async def shop(request: Request) -> HTMLResponse:
 
 def installed() -> Starlette:
     app = Starlette(routes=[Route("/", shop)])
-    install(app, inject_banner=True)
+    install(app, inject_banner=True, secret_key=KEY)
     return app
 
 
@@ -163,7 +164,7 @@ def gzip_around_installed() -> Any:
 def gzip_added_after_consentware() -> Starlette:
     """add_middleware: the last added runs outermost, so GZip compresses consentware's page."""
     app = Starlette(routes=[Route("/", shop)])
-    app.add_middleware(ConsentMiddleware, inject_banner=True)
+    app.add_middleware(ConsentMiddleware, inject_banner=True, secret_key=KEY)
     app.add_middleware(GZipMiddleware)
     return app
 
@@ -190,7 +191,7 @@ def gzip_inside_installed() -> Starlette:
 def gzip_added_before_consentware() -> Starlette:
     app = Starlette(routes=[Route("/", shop)])
     app.add_middleware(GZipMiddleware)
-    app.add_middleware(ConsentMiddleware, inject_banner=True)
+    app.add_middleware(ConsentMiddleware, inject_banner=True, secret_key=KEY)
     return app
 
 

@@ -119,7 +119,7 @@ def test_the_other_fix_the_error_names_keeps_the_session(
     with_session = Policy.from_dict({"cookies": [{"name": "session", "category": "necessary"}]})
     app = Starlette(routes=[Route("/", count)])
     app.add_middleware(SessionMiddleware, secret_key="starlette-test")
-    app.add_middleware(ConsentMiddleware, policy=with_session)
+    app.add_middleware(ConsentMiddleware, policy=with_session, secret_key="consent-test-key")
     with serve_asgi(app) as server, httpx.Client(base_url=server.url, timeout=TIMEOUT) as client:
         answers = [client.get("/").text for _ in range(2)]
     assert [r.getMessage() for r in caplog.records if r.name == "consentware"] == []
