@@ -57,7 +57,9 @@ def check_consentware(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
                     "consentware's middleware sits below "
                     + ", ".join(above)
                     + ", so the cookies they set leave without consentware's decision.",
-                    hint=f"Move {MIDDLEWARE_PATH!r} above them (first in MIDDLEWARE).",
+                    hint=f"Move {MIDDLEWARE_PATH!r} above them: first in MIDDLEWARE, or below "
+                    "only middleware that sets no cookie (GZipMiddleware may stay above it, "
+                    "so the banner is injected before compression).",
                     id="consentware.E002",
                 )
             )
