@@ -1,0 +1,38 @@
+"""What one consent manager's cookie says: :class:`SourceDecision`."""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["SourceDecision"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDecision:
+    """A valid decision read from another consent manager's cookie.
+
+    ``granted`` and ``tokens`` are strings in the format's own vocabulary: OneTrust group ids,
+    Cookiebot fields, CookieYes keys, Complianz categories, cc_cookie categories, Klaro
+    services, django-cookie-consent groups, TCF ``purpose:N`` / ``vendor:N``. ``granted`` is
+    always a subset of ``tokens``; a token the value does not mention is neither granted nor
+    refused. For TCF both are lazy set views (a string may carry 65,535 vendors).
+
+    ``revision`` is the format's own policy version when it records one (cc_cookie
+    ``revision``, Complianz ``cmplz_policy_id``, Cookiebot ``ver``), ``given_at`` when the choice
+    was made (UTC), ``consent_id`` the manager's id of that choice, and ``gpc`` whether the
+    manager recorded a Global Privacy Control signal (``None``: the format does not say).
+    """
+
+    format: str
+    granted: AbstractSet[str]
+    tokens: AbstractSet[str]
+    revision: str | None = None
+    given_at: datetime | None = None
+    consent_id: str | None = None
+    gpc: bool | None = None
+
+    def grants(self, token: str) -> bool:
+        """Whether the value grants ``token`` (a token it does not mention is not granted)."""
+        return token in self.granted
