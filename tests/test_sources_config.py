@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consentware.sources import DEFAULT_COOKIES, DEFAULT_MAPS, FORMATS, SourceConfig
+from consentware.core.consent_sources import SourceConfig
+from consentware.core.errors import PolicyError
+from consentware.sources import DEFAULT_COOKIES, DEFAULT_MAPS, FORMATS
 from tests.fuzz.profiles import FUZZ
 from tests.support.tcf_encoder import encode_tc_string
 from tests.test_sources_formats import (
@@ -27,8 +29,10 @@ NOW = datetime(2026, 1, 15, tzinfo=UTC).timestamp()
 
 
 def _error(entry: Any, path: str = "consent_sources[1]", **kwargs: Any) -> str:
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(PolicyError) as raised:
         SourceConfig.from_dict(entry, path=path, **kwargs)
+    assert str(raised.value).startswith(f"{raised.value.path}: {raised.value.reason}")
+    assert raised.value.path.startswith(path)
     return str(raised.value)
 
 

@@ -12,25 +12,39 @@ Three layers, each usable alone:
   ("no decision") out; they never raise;
 * :func:`decode_tc_string`, a strict IAB TCF v2.2 TC string decoder (``ValueError`` on a
   malformed string);
-* :class:`SourceConfig`, one validated ``[[consent_sources]]`` entry that maps the format's
-  tokens onto a policy's categories.
+* what is known of each format (:data:`FORMATS`, :data:`DEFAULT_COOKIES`,
+  :data:`DEFAULT_MAPS`, ...) and :func:`read_format`, which hands a request's cookies to the
+  format's parser.
+
+This package imports nothing from :mod:`consentware.core`. A policy's ``[[consent_sources]]``
+entries, which map a format's tokens onto the policy's categories, are
+:class:`consentware.core.consent_sources.SourceConfig` (``policy.consent_sources``), and the
+enforcer reads them on every request.
 
 Example::
 
-    from consentware.sources import SourceConfig
+    from consentware.sources import parse_onetrust
 
-    source = SourceConfig.from_dict(
-        {"format": "onetrust", "map": {"statistical": ["C0002"], "third_party": ["C0004"]}},
-        path="consent_sources[0]",
-    )
-    source.categories(request_cookies, now=time.time())   # frozenset({...}) or None
+    decision = parse_onetrust("interactionCount=1&groups=C0001%3A1%2CC0002%3A0")
+    decision.granted   # frozenset({"C0001"})
 
 These cookies are unsigned: any script on the site can write them exactly as the consent
 manager does. ``docs/consent-sources.md`` says what that means for what a server can promise,
 and lists each format's quirks.
 """
 
-from ._config import DEFAULT_COOKIES, DEFAULT_MAPS, FORMATS, STANDARD_CATEGORIES, SourceConfig
+from ._catalog import (
+    DEFAULT_COOKIES,
+    DEFAULT_MAPS,
+    FORMATS,
+    IMPLIED_FORMATS,
+    REVISION_FORMATS,
+    STANDARD_CATEGORIES,
+    TOKEN_VOCABULARIES,
+    VENDORS,
+    cookie_names,
+    read_format,
+)
 from ._decision import SourceDecision
 from ._formats import (
     COMPLIANZ_CATEGORIES,
@@ -61,12 +75,16 @@ __all__ = [
     "DEFAULT_COOKIES",
     "DEFAULT_MAPS",
     "FORMATS",
+    "IMPLIED_FORMATS",
+    "REVISION_FORMATS",
     "STANDARD_CATEGORIES",
+    "TOKEN_VOCABULARIES",
+    "VENDORS",
     "PublisherRestriction",
-    "SourceConfig",
     "SourceDecision",
     "TCString",
     "TCStringError",
+    "cookie_names",
     "decode_tc_string",
     "parse_cc_cookie",
     "parse_complianz",
@@ -76,4 +94,5 @@ __all__ = [
     "parse_klaro",
     "parse_onetrust",
     "parse_tcf",
+    "read_format",
 ]

@@ -23,6 +23,13 @@ class SourceDecision:
     ``revision``, Complianz ``cmplz_policy_id``, Cookiebot ``ver``), ``given_at`` when the choice
     was made (UTC), ``consent_id`` the manager's id of that choice, and ``gpc`` whether the
     manager recorded a Global Privacy Control signal (``None``: the format does not say).
+
+    ``expires_at`` is when the manager itself stops honouring the value (cc_cookie
+    ``expirationTime``), or ``None``. ``choice`` is what the format records that changes each
+    time the visitor chooses again in that manager's banner, but not when the manager merely
+    rewrites its cookie (OneTrust ``consentId`` and ``interactionCount``, Cookiebot ``stamp``
+    and ``utc``, cc_cookie ``lastConsentTimestamp``, TCF ``LastUpdated``); ``None`` for formats
+    that record nothing of the kind (Klaro, CookieYes, Complianz, django-cookie-consent).
     """
 
     format: str
@@ -32,6 +39,8 @@ class SourceDecision:
     given_at: datetime | None = None
     consent_id: str | None = None
     gpc: bool | None = None
+    expires_at: datetime | None = None
+    choice: str | None = None
 
     def grants(self, token: str) -> bool:
         """Whether the value grants ``token`` (a token it does not mention is not granted)."""

@@ -87,6 +87,8 @@ def _decision(
     given_at: datetime | None = None,
     consent_id: str | None = None,
     gpc: bool | None = None,
+    expires_at: datetime | None = None,
+    choice: str | None = None,
 ) -> SourceDecision:
     return SourceDecision(
         format=format,
@@ -96,6 +98,8 @@ def _decision(
         given_at=given_at,
         consent_id=consent_id,
         gpc=gpc,
+        expires_at=expires_at,
+        choice=choice,
     )
 
 
@@ -163,6 +167,7 @@ def _cc_cookie_v3(data: dict[str, object], now: float) -> SourceDecision | None:
     if first_given is None or last_given is None:
         return None
     expiration = data.get("expirationTime")
+    expires_at: datetime | None = None
     if expiration is not None:
         expires_at = milliseconds(expiration)
         if expires_at is None or expires_at.timestamp() <= now:
@@ -181,6 +186,8 @@ def _cc_cookie_v3(data: dict[str, object], now: float) -> SourceDecision | None:
         revision=revision,
         given_at=last_given,
         consent_id=consent_id if isinstance(consent_id, str) else None,
+        expires_at=expires_at,
+        choice=last_given.isoformat(),
     )
 
 
@@ -211,6 +218,7 @@ def _cc_cookie_v2(data: dict[str, object]) -> SourceDecision | None:
         revision=revision,
         given_at=given_at,
         consent_id=consent_id,
+        choice=None if given_at is None else given_at.isoformat(),
     )
 
 
@@ -260,12 +268,14 @@ def parse_onetrust(value: str, *, accept_implied: bool = False) -> SourceDecisio
             return None
         if int(interactions) == 0 and not accept_implied:
             return None
+    consent_id = params.get("consentId") or None
     return _decision(
         "onetrust",
         groups,
         given_at=_javascript_date(params.get("datestamp", "")),
-        consent_id=params.get("consentId") or None,
+        consent_id=consent_id,
         gpc={"1": True, "0": False}.get(params.get("isGpcEnabled", "")),
+        choice=None if interactions is None else f"{consent_id or ''}:{int(interactions)}",
     )
 
 
@@ -365,6 +375,7 @@ def parse_cookiebot(value: str, *, accept_implied: bool = False) -> SourceDecisi
         revision=None if version is None else str(version),
         given_at=milliseconds(fields.get("utc")),
         consent_id=stamp if isinstance(stamp, str) and stamp != "-1" else None,
+        choice=f"{stamp or ''}:{fields.get('utc', '')}",
     )
 
 

@@ -191,6 +191,7 @@ def parse_tcf(value: str) -> SourceDecision | None:
         granted=_TCFTokens(decoded.purposes_consent, vendors),
         tokens=_TCFTokens(_ALL_PURPOSES, _AllIds(vendors.max_id)),
         given_at=decoded.last_updated,
+        choice=decoded.last_updated.isoformat(),
     )
 
 
