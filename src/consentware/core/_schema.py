@@ -9,11 +9,15 @@ free of validation code. The presets a policy ``extends`` are merged first
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from ..sources import VENDORS
 from ._compose import Origin, compose
 from ._regex import UnsafePatternError, compile_rule_regex
+from .consent_sources import SourceConfig
 from .errors import PolicyError
 from .policy import (
     CONSENT_MODE_TYPES,
@@ -41,6 +45,7 @@ _TOP_KEYS = frozenset(
         "consent_cookie",
         "categories",
         "cookies",
+        "consent_sources",
     }
 )
 _CONSENT_COOKIE_KEYS = frozenset({"name", "max_age_days", "revision", "domain", "http_only"})
@@ -135,9 +140,11 @@ def load(data: Any, *, base: Mapping[str, Any] | None = None) -> Policy:
     rules = _load_rules(
         flat.get("cookies", []), composed.origins, categories, consent_cookie.name, default_domains
     )
+    sources = _load_sources(flat.get("consent_sources", []), categories, consent_cookie.name)
     return Policy(
         categories=categories,
-        rules=rules,
+        rules=[*rules, *_source_rules(sources, rules)],
+        consent_sources=sources,
         unknown_cookies=unknown_cookies,  # type: ignore[arg-type]
         mode=mode,  # type: ignore[arg-type]
         expire_unknown=expire_unknown,
@@ -314,3 +321,62 @@ def _parse_pattern(pattern: str, path: str) -> tuple[RuleKind, re.Pattern[str] |
     if not _TOKEN.fullmatch(pattern) or "*" in pattern:
         raise _fail(path, f"not a valid cookie name: {pattern!r}")
     return "exact", None
+
+
+def _load_sources(
+    value: Any, categories: Mapping[str, Category], consent_name: str
+) -> tuple[SourceConfig, ...]:
+    if not isinstance(value, list):
+        raise _fail("consent_sources", f"expected a list of tables, got {type(value).__name__}")
+    optional = [name for name, category in categories.items() if not category.required]
+    sources = [
+        SourceConfig.from_dict(entry, path=f"consent_sources[{index}]", categories=optional)
+        for index, entry in enumerate(value)
+    ]
+    seen: dict[tuple[str, str], int] = {}
+    for index, source in enumerate(sources):
+        path = f"consent_sources[{index}]"
+        key = (source.format, source.cookie)
+        if key in seen:
+            raise _fail(path, f"the same format and cookie as consent_sources[{seen[key]}]")
+        seen[key] = index
+        if consent_name in source.cookie_names or (
+            source.format == "complianz" and consent_name.startswith(source.cookie)
+        ):
+            raise _fail(f"{path}.cookie", f"{consent_name!r} is consentware's own consent cookie")
+    # A state names its sources by format, unless the policy reads two cookies of one format.
+    formats = Counter(source.format for source in sources)
+    return tuple(
+        replace(source, name=f"{source.format}:{source.cookie}")
+        if formats[source.format] > 1
+        else source
+        for source in sources
+    )
+
+
+def _source_rules(sources: tuple[SourceConfig, ...], rules: list[CookieRule]) -> list[CookieRule]:
+    """A necessary rule for each consent manager's cookie the policy does not declare itself.
+
+    They hold the visitor's choice, as consentware's own cookie does: never blocked, never
+    expired. Complianz writes several ``cmplz_`` cookies, so its rule is a prefix.
+    """
+    declared = {rule.pattern for rule in rules}
+    added: list[CookieRule] = []
+    for source in sources:
+        complianz = source.format == "complianz"
+        pattern = f"{source.cookie}*" if complianz else source.cookie
+        if pattern in declared:
+            continue
+        declared.add(pattern)
+        vendor = VENDORS[source.format]
+        added.append(
+            CookieRule(
+                pattern=pattern,
+                category=NECESSARY,
+                kind="prefix" if complianz else "exact",
+                provider=vendor,
+                function="Consent",
+                purpose=f"Remembers the cookie choices made in {vendor}'s banner.",
+            )
+        )
+    return added

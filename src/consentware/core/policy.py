@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal
 
 from ._cache import MISSING, BoundedCache, Missing
+from .consent_sources import SourceConfig
 from .errors import PolicyError
 
 __all__ = [
@@ -146,6 +147,7 @@ class Policy:
         "_regexes",
         "categories",
         "consent_cookie",
+        "consent_sources",
         "expire_unknown",
         "mode",
         "optional_categories",
@@ -161,6 +163,7 @@ class Policy:
     mode: Mode
     expire_unknown: bool
     consent_cookie: ConsentCookieSettings
+    consent_sources: tuple[SourceConfig, ...]
     optional_categories: tuple[str, ...]
     source: Mapping[str, Any]
     remembered_rule: Callable[[str, Missing], CookieRule | Missing | None]
@@ -174,6 +177,7 @@ class Policy:
         mode: Mode = "enforce",
         expire_unknown: bool = False,
         consent_cookie: ConsentCookieSettings | None = None,
+        consent_sources: Sequence[SourceConfig] = (),
         source: Mapping[str, Any] | None = None,
     ) -> None:
         self.categories = MappingProxyType(dict(categories))
@@ -182,6 +186,8 @@ class Policy:
         self.mode = mode
         self.expire_unknown = expire_unknown
         self.consent_cookie = consent_cookie or ConsentCookieSettings()
+        #: Other consent managers whose cookies count as the visitor's choice too.
+        self.consent_sources = tuple(consent_sources)
         self.optional_categories = tuple(n for n, c in self.categories.items() if not c.required)
         self.source = source or {}
         self._compile()

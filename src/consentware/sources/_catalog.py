@@ -80,7 +80,7 @@ VENDORS: Final = MappingProxyType(
         "cookieyes": "CookieYes",
         "complianz": "Complianz",
         "django-cookie-consent": "django-cookie-consent",
-        "tcf": "IAB TCF consent management platform",
+        "tcf": "IAB TCF CMP",
     }
 )
 
