@@ -14,6 +14,7 @@ from itsdangerous import URLSafeSerializer
 
 from consentware import ENVIRON_KEY, NECESSARY, ConsentCookie, ConsentState, Policy, get_consent
 from consentware.core.codec import CLOCK_SKEW_SECONDS, MAX_VALUE_BYTES, SALT
+from consentware.core.state import ReadWitness
 
 NOW = 1_764_400_000  # a fixed clock: 2025-11-29T07:06:40Z
 DAY = 86_400
@@ -482,8 +483,25 @@ def test_equality_hash_and_dict() -> None:
         "revision": 1,
         "given_at": "2025-11-29T07:06:40+00:00",
         "consent_id": "i",
+        "sources": ["consentware"],
     }
     assert "decided=True" in repr(a)
+    assert "sources=['consentware']" in repr(a)
+
+
+def test_sources_default_to_consentwares_own_cookie_and_count_in_equality() -> None:
+    own = ConsentState(decided=True, granted=["x"])
+    assert own.sources == ("consentware",)
+    assert ConsentState().sources == ()
+    assert ConsentState.undecided().to_dict()["sources"] == []
+    both = ConsentState(decided=True, granted=["x"], sources=["consentware", "onetrust"])
+    assert both.sources == ("consentware", "onetrust")
+    assert both != own
+    with pytest.raises(AttributeError):
+        both.sources = ()  # type: ignore[misc]
+    watched = both.watched(ReadWitness())
+    assert watched == both
+    assert watched.sources == both.sources
 
 
 # -- get_consent ----------------------------------------------------------------------------

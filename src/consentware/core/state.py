@@ -19,9 +19,20 @@ from typing import Any, Final
 
 from .policy import NECESSARY
 
-__all__ = ["ENVIRON_KEY", "POLICY_KEY", "ConsentState", "ReadWitness", "get_consent", "gpc_signal"]
+__all__ = [
+    "ENVIRON_KEY",
+    "OWN_SOURCE",
+    "POLICY_KEY",
+    "ConsentState",
+    "ReadWitness",
+    "get_consent",
+    "gpc_signal",
+]
 
 _NECESSARY_ONLY: Final = frozenset({NECESSARY})
+#: consentware's own cookie, as a state names it among its ``sources``.
+OWN_SOURCE: Final = "consentware"
+_OWN: Final = (OWN_SOURCE,)
 
 
 class ReadWitness:
@@ -38,6 +49,9 @@ class ConsentState:
 
     ``granted`` always contains ``"necessary"``. ``pending`` lists the optional categories
     the stored choice does not mention (declared after it was made), in policy order.
+    ``sources`` names the sources that decided: ``"consentware"`` (its own cookie) and the
+    policy's ``consent_sources`` (``"onetrust"``, ...); a decided state built without it came
+    from consentware's own cookie.
     Reading ``decided``, ``granted`` or ``allows()`` marks the response as depending on the
     ``Cookie`` header, so the middleware adds ``Vary: Cookie``.
     """
@@ -47,7 +61,14 @@ class ConsentState:
     __slots__ = ("_data", "_flag")
 
     _data: tuple[
-        bool, frozenset[str], tuple[str, ...], bool, int | None, datetime | None, str | None
+        bool,
+        frozenset[str],
+        tuple[str, ...],
+        bool,
+        int | None,
+        datetime | None,
+        str | None,
+        tuple[str, ...],
     ]
     _flag: ReadWitness | None
 
@@ -61,7 +82,10 @@ class ConsentState:
         revision: int | None = None,
         given_at: datetime | None = None,
         consent_id: str | None = None,
+        sources: Iterable[str] | None = None,
     ) -> None:
+        if sources is None:
+            sources = _OWN if decided else ()
         data = (
             decided,
             frozenset(granted) | _NECESSARY_ONLY,
@@ -70,6 +94,7 @@ class ConsentState:
             revision,
             given_at,
             consent_id,
+            tuple(sources),
         )
         object.__setattr__(self, "_data", data)
         object.__setattr__(self, "_flag", None)
@@ -119,8 +144,13 @@ class ConsentState:
         return self._data[6]
 
     @property
+    def sources(self) -> tuple[str, ...]:
+        """The sources that decided, consentware's own cookie first (empty if undecided)."""
+        return self._data[7]
+
+    @property
     def decided(self) -> bool:
-        """A valid choice exists for the current revision."""
+        """A valid choice exists: consentware's own for the current revision, or a source's."""
         self._mark()
         return self._decided
 
@@ -157,6 +187,7 @@ class ConsentState:
             "revision": self.revision,
             "given_at": self.given_at.isoformat() if self.given_at else None,
             "consent_id": self.consent_id,
+            "sources": list(self.sources),
         }
 
     def __eq__(self, other: object) -> bool:
@@ -176,12 +207,14 @@ class ConsentState:
             self.revision,
             self.given_at,
             self.consent_id,
+            self.sources,
         )
 
     def __repr__(self) -> str:
         return (
             f"ConsentState(decided={self._decided}, granted={sorted(self._granted)}, "
-            f"pending={list(self.pending)}, gpc={self.gpc}, revision={self.revision})"
+            f"pending={list(self.pending)}, gpc={self.gpc}, revision={self.revision}, "
+            f"sources={list(self.sources)})"
         )
 
 
