@@ -8,6 +8,10 @@ Without a secret key the value is URL-encoded JSON, which a page script can writ
 
     {"c": {"statistical": 1, "third_party": 0}, "rev": 1, "ts": 1764386061, "id": "…"}
 
+A choice made while another consent manager's cookie was present also records, under
+``"src"``, the fingerprint of each such decision it supersedes (``{"onetrust": "…"}``; see
+:mod:`consentware.core.foreign`).
+
 With a secret key it is that JSON signed by :mod:`itsdangerous` (URL-safe, salt
 ``consentware.consent``). ``secret_key`` may be a list to rotate keys: the **last** key signs,
 every key verifies. Put the new key last, deploy, and drop the old key once every consent
@@ -21,8 +25,9 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
@@ -41,20 +46,29 @@ SALT: Final = "consentware.consent"
 MAX_VALUE_BYTES: Final = 4096
 #: How far in the future a stored timestamp may lie (clock skew between servers).
 CLOCK_SKEW_SECONDS: Final = 300
+#: At most this many superseded decisions are read from one value (one per consent source).
+MAX_SUPERSEDED: Final = 16
+_NO_SUPERSEDED: Final[Mapping[str, str]] = MappingProxyType({})
 
 
 class _Choice:
     """A decoded, verified consent value before the age check (which depends on the clock)."""
 
-    __slots__ = ("consent_id", "decisions", "revision", "timestamp")
+    __slots__ = ("consent_id", "decisions", "revision", "superseded", "timestamp")
 
     def __init__(
-        self, decisions: dict[str, bool], revision: int, timestamp: int, consent_id: str
+        self,
+        decisions: dict[str, bool],
+        revision: int,
+        timestamp: int,
+        consent_id: str,
+        superseded: Mapping[str, str] = _NO_SUPERSEDED,
     ) -> None:
         self.decisions = decisions
         self.revision = revision
         self.timestamp = timestamp
         self.consent_id = consent_id
+        self.superseded = superseded
 
 
 class ConsentCookie:
@@ -103,10 +117,13 @@ class ConsentCookie:
         *,
         now: float | None = None,
         consent_id: str | None = None,
+        supersedes: Mapping[str, str] | None = None,
     ) -> str:
         """The cookie value for a visitor who granted ``granted`` and refused the rest.
 
-        Raises :class:`ValueError` for a category the policy does not declare.
+        ``supersedes`` maps a consent source's name to the fingerprint of its decision that
+        this choice overrides (:meth:`~consentware.core.enforcer.Enforcer.consent_value`
+        computes it). Raises :class:`ValueError` for a category the policy does not declare.
         """
         wanted = set(granted)
         unknown = wanted - set(self.policy.categories)
@@ -119,6 +136,8 @@ class ConsentCookie:
             "ts": int(time.time() if now is None else now),
             "id": consent_id or secrets.token_urlsafe(12),
         }
+        if supersedes:
+            payload["src"] = dict(supersedes)
         if self._serializer is not None:
             return self._serializer.dumps(payload)
         return quote(json.dumps(payload, separators=(",", ":")), safe="")
@@ -131,6 +150,14 @@ class ConsentCookie:
         if choice is None:
             return self._undecided(gpc)
         return self._state(choice, gpc, time.time() if now is None else now)
+
+    def superseded(self, value: str) -> Mapping[str, str]:
+        """The consent sources' decisions ``value`` records as overridden (name to fingerprint).
+
+        Empty for a value that does not decode; the caller checks that the value decides.
+        """
+        choice = self._choice(value) if value else None
+        return _NO_SUPERSEDED if choice is None else choice.superseded
 
     def _undecided(self, gpc: bool) -> ConsentState:
         return ConsentState(decided=False, pending=self.policy.optional_categories, gpc=gpc)
@@ -200,7 +227,20 @@ def _validate(payload: Any) -> _Choice | None:
             return None
         if name != NECESSARY:
             clean[name] = bool(decision)
-    return _Choice(clean, revision, timestamp, consent_id)
+    return _Choice(clean, revision, timestamp, consent_id, _superseded(payload.get("src")))
+
+
+def _superseded(value: Any) -> Mapping[str, str]:
+    # Anything unexpected supersedes nothing: every source's decision then counts (the stricter
+    # reading), and the choice itself stays valid.
+    if not isinstance(value, dict) or len(value) > MAX_SUPERSEDED:
+        return _NO_SUPERSEDED
+    if not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 128 and len(v) <= 64
+        for k, v in value.items()
+    ):
+        return _NO_SUPERSEDED
+    return MappingProxyType(dict(value))
 
 
 def derive_secret_key(secret: str | bytes, fallbacks: Iterable[str | bytes] = ()) -> SecretKey:

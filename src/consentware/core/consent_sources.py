@@ -44,10 +44,7 @@ from ..sources import (
 )
 from .errors import PolicyError
 
-__all__ = ["OWN_SOURCE", "SourceConfig"]
-
-#: The name of consentware's own cookie among a state's ``sources``.
-OWN_SOURCE: Final = "consentware"
+__all__ = ["SourceConfig"]
 
 _KEYS: Final = ("format", "cookie", "map", "revision", "max_age_days", "accept_implied")
 _TCF_TOKEN: Final = re.compile(r"(purpose|vendor):([1-9][0-9]{0,4})")

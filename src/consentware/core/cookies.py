@@ -14,7 +14,7 @@ the same way.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,6 +26,7 @@ __all__ = [
     "classification_name",
     "classification_names",
     "cookie_place",
+    "cookie_values",
     "default_path",
     "deletion_header",
     "has_control",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 _WSP: Final = " \t"
+_COOKIE_SEGMENT: Final = re.compile(r"[;,]")
 # Control characters other than HTAB: RFC 6265bis makes a browser ignore such a line; older
 # browsers cut the line there. Cutting gives the same name in both worlds where a name exists.
 _CTL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -242,6 +244,31 @@ def parse_cookie_pairs(header: str | None) -> list[tuple[str, str]]:
     if not header:
         return []
     return list(parse_cookie(header).items(multi=True))
+
+
+def cookie_values(
+    header: str, name: str, pairs: Sequence[tuple[str, str]], *, commas_in_values: bool = False
+) -> list[str]:
+    """Every value of cookie ``name`` in a ``Cookie`` header, each copy counted.
+
+    ``pairs`` is :func:`parse_cookie_pairs` of ``header``. When ``name`` occurs more often than
+    the parser found it, a copy is hidden in a quoted value planted around it
+    (``a="x; <name>=...; b=y"``) or behind a server's comma join of split ``Cookie`` headers;
+    the values of every ``name=`` segment cut at ``;`` and ``,`` are added, so that a reader
+    taking the least consent over the copies sees each one. ``commas_in_values`` adds each
+    ``name=`` occurrence's value cut at ``;`` alone too, for formats whose values hold commas
+    (CookieYes); a candidate that is no valid value is no decision to the reader.
+    """
+    values = [value for key, value in pairs if key == name]
+    if header.count(name) > len(values):
+        for segment in _COOKIE_SEGMENT.split(header):
+            key, eq, value = segment.partition("=")
+            if eq and key.strip(_WSP) == name:
+                values.append(value.strip(_WSP))
+        if commas_in_values:
+            occurrence = re.compile(rf"(?<![^;, \t]){re.escape(name)}[ \t]*=([^;]*)")
+            values.extend(match[1].strip(_WSP) for match in occurrence.finditer(header))
+    return values
 
 
 def deletion_header(

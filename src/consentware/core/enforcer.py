@@ -20,13 +20,16 @@ cookie (:func:`~consentware.core.cookies.refusal_deletion`), so an app's deletio
 and nothing else the line could have stored survives, whatever a browser makes of its dates.
 
 The clock is the enforcer's ``clock`` (``time.time`` unless given), read once per request.
+
+A policy with ``consent_sources`` has other consent managers' cookies read too, and combined
+with consentware's own as :mod:`consentware.core.foreign` says; a policy without them takes
+the same path as before, without parsing anything more.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 from ._cache import MISSING, BoundedCache
@@ -34,6 +37,7 @@ from ._log import WarnOnce
 from .codec import CLOCK_SKEW_SECONDS, ConsentCookie, SecretKey
 from .cookies import (
     classification_name,
+    cookie_values,
     deletion_header,
     is_safe_name,
     parse_cookie_pairs,
@@ -41,12 +45,14 @@ from .cookies import (
     refusal_deletion,
 )
 from .exchange import CANNOT_DELETE_NAME, MISPLACED, Exchange
+from .foreign import combine, read_foreign
 from .policy import NECESSARY, CookieRule, Policy
 from .state import ConsentState, gpc_signal
 
 __all__ = ["Enforcer", "HeldCookies"]
 
-_COOKIE_SEGMENT: Final = re.compile(r"[;,]")
+_ALWAYS: Final = (float("-inf"), float("inf"))
+_NEVER: Final = (float("inf"), float("-inf"))
 # Per-header memos: a visitor sends the same Cookie header until a cookie changes.
 _HEADER_CACHE: Final = {"max_entries": 1024, "max_bytes": 2 * 1024 * 1024, "max_key_length": 8192}
 _NAME_CACHE: Final = {"max_entries": 4096, "max_bytes": 512 * 1024, "max_key_length": 256}
@@ -60,6 +66,7 @@ class Enforcer:
         "_held",
         "_places",
         "_refusals",
+        "_sources",
         "_states",
         "clock",
         "codec",
@@ -82,6 +89,7 @@ class Enforcer:
         self.warnings = WarnOnce()
         self.codec = ConsentCookie(policy, secret_key)
         self.consent_name = policy.consent_cookie.name
+        self._sources = policy.consent_sources
         self._deletions: BoundedCache[str, tuple[str, ...]] = BoundedCache(**_NAME_CACHE)
         self._refusals: BoundedCache[str, str | None] = BoundedCache(**_HEADER_CACHE)
         self._places: BoundedCache[tuple[str, str], bool | tuple[str, str, bool]] = BoundedCache(
@@ -113,6 +121,11 @@ class Enforcer:
         cached = self._states.get(key, MISSING)
         if cached is not MISSING and cached[1] <= now < cached[2]:
             return cached[0]
+        if self._sources:
+            state, low, high = self._read_sources(cookie_header, gpc_header, now)
+            if low <= now < high:
+                self._states.put(key, (state, low, high))
+            return state
         state = self.read_state(cookie_header, gpc_header, now=now)
         copies = cookie_header.count(self.consent_name) if cookie_header else 0
         if copies == 0:
@@ -144,18 +157,77 @@ class Enforcer:
     def read_state(
         self, cookie_header: str | None, gpc_header: str | None, *, now: float | None = None
     ) -> ConsentState:
-        """The consent a request carries: the least consent of its valid consent cookies."""
+        """The consent a request carries: the least consent of its valid consent cookies and,
+        when the policy declares ``consent_sources``, of the other consent managers' cookies.
+
+        ``now`` is seconds since the epoch (the enforcer's clock when not given for sources).
+        """
+        if self._sources:
+            return self._read_sources(
+                cookie_header, gpc_header, self.clock() if now is None else now
+            )[0]
         gpc = gpc_signal(gpc_header)
         if not cookie_header or self.consent_name not in cookie_header:
             return self.codec.loads(None, gpc=gpc)
+        return self._least_consent(self._own_values(cookie_header), gpc, now)
+
+    def _own_values(self, cookie_header: str) -> list[str]:
+        # Each copy must count, hidden ones included, or a planted copy could widen consent.
+        return cookie_values(cookie_header, self.consent_name, parse_cookie_pairs(cookie_header))
+
+    def _read_sources(
+        self, cookie_header: str | None, gpc_header: str | None, now: float
+    ) -> tuple[ConsentState, float, float]:
+        """The state with every consent source counted, and the clock window it holds for."""
+        gpc = gpc_signal(gpc_header)
         name = self.consent_name
-        values = [v for k, v in parse_cookie_pairs(cookie_header) if k == name]
-        if cookie_header.count(name) > len(values):
-            # A copy the parser did not see: hidden in a quoted value planted around it
-            # (`a="x; <name>=...; b=y"`) or behind a server's comma join of split Cookie
-            # headers. Each copy must count, or a planted copy could widen consent.
-            values.extend(_raw_cookie_values(cookie_header, name))
-        return self._least_consent(values, gpc, now)
+        if cookie_header and name in cookie_header:
+            values = self._own_values(cookie_header)
+            own = self._least_consent(values, gpc, now)
+        else:
+            values, own = [], self.codec.loads(None, gpc=gpc)
+        copies = cookie_header.count(name) if cookie_header else 0
+        if copies == 0:
+            low, high = _ALWAYS
+        elif copies == 1 and own.decided and own.given_at is not None:
+            given = own.given_at.timestamp()
+            low = given - CLOCK_SKEW_SECONDS
+            high = given + self.policy.consent_cookie.max_age_days * 86400
+        else:
+            low, high = _NEVER
+        reading = read_foreign(self._sources, cookie_header, now)
+        superseded = self._superseded(values, gpc, now) if reading.decisions else {}
+        state = combine(own, superseded, reading.decisions, self.policy, gpc=gpc)
+        return state, max(low, reading.low), min(high, reading.high)
+
+    def _superseded(self, values: Sequence[str], gpc: bool, now: float) -> Mapping[str, str]:
+        """What every valid copy of the consent cookie records as superseded (their common part)."""
+        codec = self.codec
+        common: dict[str, str] | None = None
+        for value in values:
+            if not codec.loads(value, gpc=gpc, now=now).decided:
+                continue
+            recorded = codec.superseded(value)
+            if common is None:
+                common = dict(recorded)
+            else:
+                common = {k: v for k, v in common.items() if recorded.get(k) == v}
+        return common or {}
+
+    def consent_value(self, granted: Iterable[str], cookie_header: str | None) -> str:
+        """The consent cookie value for a choice the visitor just made in consentware's banner.
+
+        The value supersedes every other consent manager's decision the request carries
+        (``cookie_header``): the visitor's latest explicit choice is this one, so least consent
+        must not hold it to what they chose earlier elsewhere. The other manager's decision
+        counts again as soon as it changes. Raises :class:`ValueError` for an unknown category.
+        """
+        if not self._sources:
+            return self.codec.dumps(granted)
+        now = self.clock()
+        reading = read_foreign(self._sources, cookie_header, now)
+        supersedes = {decision.name: decision.fingerprint for decision in reading.decisions}
+        return self.codec.dumps(granted, now=now, supersedes=supersedes)
 
     def _least_consent(self, values: Sequence[str], gpc: bool, now: float | None) -> ConsentState:
         codec = self.codec
@@ -312,13 +384,3 @@ class HeldCookies:
         )
         self._memo = (granted, names)
         return names
-
-
-def _raw_cookie_values(header: str, name: str) -> list[str]:
-    """The values of every ``name=...`` segment of a ``Cookie`` header cut at ``;`` and ``,``."""
-    values: list[str] = []
-    for segment in _COOKIE_SEGMENT.split(header):
-        key, eq, value = segment.partition("=")
-        if eq and key.strip(" \t") == name:
-            values.append(value.strip(" \t"))
-    return values

@@ -291,7 +291,8 @@ class ConsentEndpoint:
         """
         enforcer = self.enforcer
         settings = enforcer.policy.consent_cookie
-        value = enforcer.codec.dumps(granted)
+        # Supersedes the other consent managers' decisions the request carries (core/foreign.py).
+        value = enforcer.consent_value(granted, exchange.cookie_header)
         set_cookie = dump_cookie(
             settings.name,
             value,
