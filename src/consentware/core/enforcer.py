@@ -171,9 +171,13 @@ class Enforcer:
             return self.codec.loads(None, gpc=gpc)
         return self._least_consent(self._own_values(cookie_header), gpc, now)
 
-    def _own_values(self, cookie_header: str) -> list[str]:
+    def _own_values(
+        self, cookie_header: str, pairs: list[tuple[str, str]] | None = None
+    ) -> list[str]:
         # Each copy must count, hidden ones included, or a planted copy could widen consent.
-        return cookie_values(cookie_header, self.consent_name, parse_cookie_pairs(cookie_header))
+        if pairs is None:
+            pairs = parse_cookie_pairs(cookie_header)
+        return cookie_values(cookie_header, self.consent_name, pairs)
 
     def _read_sources(
         self, cookie_header: str | None, gpc_header: str | None, now: float
@@ -181,8 +185,11 @@ class Enforcer:
         """The state with every consent source counted, and the clock window it holds for."""
         gpc = gpc_signal(gpc_header)
         name = self.consent_name
+        # Parsed at most once for both readers, and only when a cookie they read may be there.
+        pairs = None
         if cookie_header and name in cookie_header:
-            values = self._own_values(cookie_header)
+            pairs = parse_cookie_pairs(cookie_header)
+            values = self._own_values(cookie_header, pairs)
             own = self._least_consent(values, gpc, now)
         else:
             values, own = [], self.codec.loads(None, gpc=gpc)
@@ -195,7 +202,7 @@ class Enforcer:
             high = given + self.policy.consent_cookie.max_age_days * 86400
         else:
             low, high = _NEVER
-        reading = read_foreign(self._sources, cookie_header, now)
+        reading = read_foreign(self._sources, cookie_header, now, pairs)
         superseded = self._superseded(values, gpc, now) if reading.decisions else {}
         state = combine(own, superseded, reading.decisions, self.policy, gpc=gpc)
         return state, max(low, reading.low), min(high, reading.high)

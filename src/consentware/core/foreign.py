@@ -80,17 +80,20 @@ _NOTHING: Final = ForeignReading()
 
 
 def read_foreign(
-    sources: Sequence[SourceConfig], cookie_header: str | None, now: float
+    sources: Sequence[SourceConfig],
+    cookie_header: str | None,
+    now: float,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> ForeignReading:
     """Every consent source's decision in ``cookie_header`` at ``now``; never raises on input.
 
-    A source whose cookies are absent costs a substring test. When a source's cookie comes in
-    several copies (a sibling subdomain can plant one), each copy is read and the least consent
-    over the valid ones counts.
+    ``pairs`` is the header's :func:`~consentware.core.cookies.parse_cookie_pairs` when the
+    caller has it already. A source whose cookies are absent costs a substring test. When a
+    source's cookie comes in several copies (a sibling subdomain can plant one), each copy is
+    read and the least consent over the valid ones counts.
     """
     if not cookie_header or not sources:
         return _NOTHING
-    pairs: list[tuple[str, str]] | None = None
     decisions: list[ForeignDecision] = []
     low, high = _ALWAYS, _FOREVER
     for source in sources:

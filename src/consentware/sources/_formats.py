@@ -244,6 +244,11 @@ def parse_klaro(value: str) -> SourceDecision | None:
 # -- OneTrust: OptanonConsent --------------------------------------------------------------------
 
 
+_ONETRUST_KEYS: Final = frozenset(
+    {"groups", "AwaitingReconsent", "interactionCount", "datestamp", "consentId", "isGpcEnabled"}
+)
+
+
 def parse_onetrust(value: str, *, accept_implied: bool = False) -> SourceDecision | None:
     """OneTrust's ``OptanonConsent``: a query string whose ``groups`` lists ``id:0|1``.
 
@@ -280,15 +285,19 @@ def parse_onetrust(value: str, *, accept_implied: bool = False) -> SourceDecisio
 
 
 def _query(text: str) -> dict[str, str] | None:
+    # Every key is checked (a repeated one voids the value); only the keys read are decoded.
     params: dict[str, str] = {}
+    seen: set[str] = set()
     for part in text.split("&"):
         if not part:
             continue
         key, separator, raw = part.partition("=")
-        name = unquote_plus(key, errors="replace")
-        if not separator or not name or name in params:
+        name = unquote_plus(key, errors="replace") if "%" in key or "+" in key else key
+        if not separator or not name or name in seen:
             return None
-        params[name] = unquote_plus(raw, errors="replace")
+        seen.add(name)
+        if name in _ONETRUST_KEYS:
+            params[name] = unquote_plus(raw, errors="replace")
     return params
 
 
