@@ -1,4 +1,4 @@
-"""SECURITY.md, docs/fuzzing.md and docs/load.md point at tests: every one they name exists.
+"""SECURITY.md and docs/ (fuzzing, load, consent sources) point at tests: every one named exists.
 
 Each promise of SECURITY.md names the tests that show it; a renamed or deleted test must not
 leave a promise pointing at nothing.
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ["SECURITY.md", "docs/fuzzing.md", "docs/load.md"]
+DOCS = ["SECURITY.md", "docs/fuzzing.md", "docs/load.md", "docs/consent-sources.md"]
 _REFERENCE = re.compile(r"(tests/[\w/]+\.py)(?:::(\w+))?")
 
 
