@@ -48,16 +48,14 @@ from ._catalog import (
 from ._decision import SourceDecision
 from ._formats import (
     COMPLIANZ_CATEGORIES,
-    COOKIEBOT_CATEGORIES,
     COOKIEYES_CATEGORIES,
     parse_cc_cookie,
     parse_complianz,
-    parse_cookiebot,
     parse_cookieyes,
     parse_django_cookie_consent,
     parse_klaro,
-    parse_onetrust,
 )
+from ._javascript import COOKIEBOT_CATEGORIES, parse_cookiebot, parse_onetrust
 from ._tcf import (
     ACCEPTED_POLICY_VERSIONS,
     PublisherRestriction,

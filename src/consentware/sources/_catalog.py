@@ -19,16 +19,14 @@ from typing import Final
 from ._decision import SourceDecision
 from ._formats import (
     COMPLIANZ_CATEGORIES,
-    COOKIEBOT_CATEGORIES,
     COOKIEYES_CATEGORIES,
     parse_cc_cookie,
     parse_complianz,
-    parse_cookiebot,
     parse_cookieyes,
     parse_django_cookie_consent,
     parse_klaro,
-    parse_onetrust,
 )
+from ._javascript import COOKIEBOT_CATEGORIES, parse_cookiebot, parse_onetrust
 from ._tcf import parse_tcf
 
 __all__ = [

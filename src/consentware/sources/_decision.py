@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
-__all__ = ["SourceDecision"]
+__all__ = ["MAX_TOKENS", "TOKEN_NAME", "SourceDecision", "decision_of", "is_token"]
+
+#: At most this many tokens are read from one value.
+MAX_TOKENS: Final = 256
+_MAX_TOKEN_CHARS: Final = 128
+#: The names OneTrust groups and CookieYes keys are made of.
+TOKEN_NAME: Final = re.compile(r"[A-Za-z0-9_.$-]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +54,33 @@ class SourceDecision:
     def grants(self, token: str) -> bool:
         """Whether the value grants ``token`` (a token it does not mention is not granted)."""
         return token in self.granted
+
+
+def decision_of(
+    format: str,
+    states: Mapping[str, bool],
+    *,
+    revision: str | None = None,
+    given_at: datetime | None = None,
+    consent_id: str | None = None,
+    gpc: bool | None = None,
+    expires_at: datetime | None = None,
+    choice: str | None = None,
+) -> SourceDecision:
+    """The decision of a value that grants each token of ``states`` mapped to ``True``."""
+    return SourceDecision(
+        format=format,
+        granted=frozenset(token for token, granted in states.items() if granted),
+        tokens=frozenset(states),
+        revision=revision,
+        given_at=given_at,
+        consent_id=consent_id,
+        gpc=gpc,
+        expires_at=expires_at,
+        choice=choice,
+    )
+
+
+def is_token(value: object) -> bool:
+    """Whether ``value`` can be a token: printable text of 1 to 128 characters."""
+    return isinstance(value, str) and 0 < len(value) <= _MAX_TOKEN_CHARS and value.isprintable()

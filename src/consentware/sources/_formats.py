@@ -1,16 +1,19 @@
-"""One parser per consent manager's cookie format: the value in, a decision or ``None`` out.
+"""The JSON and key-value formats: cc_cookie, Klaro, CookieYes, Complianz, django-cookie-consent.
+
+OneTrust's and Cookiebot's, which are JavaScript's own serialisations, are in
+:mod:`consentware.sources._javascript`.
 
 Every parser is pure and never raises: a malformed, truncated, oversized, expired or
 "awaiting reconsent" value is ``None`` ("no decision"), never an error and never a partial
 grant. Each grants only what the value itself grants, in the format's own vocabulary (see
-:class:`SourceDecision`); mapping those tokens onto policy categories is
-:class:`~consentware.sources.SourceConfig`'s job.
+:class:`SourceDecision`); mapping those tokens onto policy categories is the policy's job
+(:class:`consentware.core.consent_sources.SourceConfig`).
 
 Example::
 
-    decision = parse_onetrust("isGpcEnabled=0&groups=C0001%3A1%2CC0002%3A0&interactionCount=1")
-    decision.granted      # frozenset({"C0001"})
-    decision.tokens       # frozenset({"C0001", "C0002"})
+    decision = parse_klaro("%7B%22matomo%22%3Atrue%2C%22ads%22%3Afalse%7D")
+    decision.granted      # frozenset({"matomo"})
+    decision.tokens       # frozenset({"matomo", "ads"})
 
 What each format is, and the quirks found at its source, is in ``docs/consent-sources.md``.
 """
@@ -19,11 +22,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Final
-from urllib.parse import unquote_plus
 
-from ._decision import SourceDecision
+from ._decision import MAX_TOKENS, TOKEN_NAME, SourceDecision, decision_of, is_token
 from ._text import (
     MAX_VALUE_CHARS,
     iso_datetime,
@@ -35,19 +37,14 @@ from ._text import (
 
 __all__ = [
     "COMPLIANZ_CATEGORIES",
-    "COOKIEBOT_CATEGORIES",
     "COOKIEYES_CATEGORIES",
     "parse_cc_cookie",
     "parse_complianz",
-    "parse_cookiebot",
     "parse_cookieyes",
     "parse_django_cookie_consent",
     "parse_klaro",
-    "parse_onetrust",
 ]
 
-#: The fields of Cookiebot's ``CookieConsent`` (and of its ``Cookiebot.consent`` object).
-COOKIEBOT_CATEGORIES: Final = ("necessary", "preferences", "statistics", "marketing")
 #: The category keys of CookieYes' ``cookieyes-consent``.
 COOKIEYES_CATEGORIES: Final = (
     "necessary",
@@ -66,45 +63,7 @@ COMPLIANZ_CATEGORIES: Final = (
     "marketing",
 )
 
-_MAX_TOKENS: Final = 256
-_MAX_TOKEN_CHARS: Final = 128
-_NAME: Final = re.compile(r"[A-Za-z0-9_.$-]{1,128}")
 _DJANGO_VARNAME: Final = re.compile(r"[-_a-zA-Z0-9]+")  # django-cookie-consent's own validator
-# Each part is a bounded character class, so a match is linear in the text (no backtracking).
-_PAIR: Final = re.compile(
-    r"[ \t]*(?P<key>[A-Za-z_$][A-Za-z0-9_$]{0,63})[ \t]*:[ \t]*"
-    r"(?P<value>true|false|'[^'\\]{0,1024}'|-?[0-9]{1,20}(?:\.[0-9]{1,20})?)"
-    r"[ \t]*(?P<end>,|\Z)"
-)
-_SPACES: Final = " \t"
-
-
-def _decision(
-    format: str,
-    states: Mapping[str, bool],
-    *,
-    revision: str | None = None,
-    given_at: datetime | None = None,
-    consent_id: str | None = None,
-    gpc: bool | None = None,
-    expires_at: datetime | None = None,
-    choice: str | None = None,
-) -> SourceDecision:
-    return SourceDecision(
-        format=format,
-        granted=frozenset(token for token, granted in states.items() if granted),
-        tokens=frozenset(states),
-        revision=revision,
-        given_at=given_at,
-        consent_id=consent_id,
-        gpc=gpc,
-        expires_at=expires_at,
-        choice=choice,
-    )
-
-
-def _is_token(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= _MAX_TOKEN_CHARS and value.isprintable()
 
 
 def _revision(value: object) -> tuple[bool, str | None]:
@@ -149,9 +108,9 @@ def _cc_json(value: str) -> dict[str, object] | None:
 
 
 def _categories(value: object) -> list[str] | None:
-    if not isinstance(value, list) or len(value) > _MAX_TOKENS:
+    if not isinstance(value, list) or len(value) > MAX_TOKENS:
         return None
-    if not all(_is_token(category) for category in value):
+    if not all(is_token(category) for category in value):
         return None
     return value
 
@@ -162,7 +121,7 @@ def _cc_cookie_v3(data: dict[str, object], now: float) -> SourceDecision | None:
     first_given = iso_datetime(data.get("consentTimestamp"))
     last_given = iso_datetime(data.get("lastConsentTimestamp"))
     valid_revision, revision = _revision(data.get("revision"))
-    if categories is None or not _is_token(consent_id) or not valid_revision:
+    if categories is None or not is_token(consent_id) or not valid_revision:
         return None
     if first_given is None or last_given is None:
         return None
@@ -174,13 +133,13 @@ def _cc_cookie_v3(data: dict[str, object], now: float) -> SourceDecision | None:
             return None
     states = dict.fromkeys(categories, True)
     services = data.get("services", {})
-    if not isinstance(services, dict) or len(services) > _MAX_TOKENS:
+    if not isinstance(services, dict) or len(services) > MAX_TOKENS:
         return None
     for category in services:
-        if not _is_token(category):
+        if not is_token(category):
             return None
         states.setdefault(category, False)
-    return _decision(
+    return decision_of(
         "cc_cookie",
         states,
         revision=revision,
@@ -208,11 +167,11 @@ def _cc_cookie_v2(data: dict[str, object]) -> SourceDecision | None:
         uuid = data.get("consent_uuid")
         first_given = iso_datetime(data.get("consent_date"))
         last_given = iso_datetime(data.get("last_consent_update"))
-        if not _is_token(uuid) or first_given is None or last_given is None:
+        if not is_token(uuid) or first_given is None or last_given is None:
             return None
         consent_id = uuid if isinstance(uuid, str) else None
         given_at = last_given
-    return _decision(
+    return decision_of(
         "cc_cookie",
         dict.fromkeys(chosen, True),
         revision=revision,
@@ -234,188 +193,11 @@ def parse_klaro(value: str) -> SourceDecision | None:
     if not isinstance(value, str) or len(value) > MAX_VALUE_CHARS:
         return None
     data = json_value(url_decoded(strip_quotes(value)))
-    if not isinstance(data, dict) or not 0 < len(data) <= _MAX_TOKENS:
+    if not isinstance(data, dict) or not 0 < len(data) <= MAX_TOKENS:
         return None
-    if not all(_is_token(name) and isinstance(state, bool) for name, state in data.items()):
+    if not all(is_token(name) and isinstance(state, bool) for name, state in data.items()):
         return None
-    return _decision("klaro", data)
-
-
-# -- OneTrust: OptanonConsent --------------------------------------------------------------------
-
-
-_ONETRUST_KEYS: Final = frozenset(
-    {"groups", "AwaitingReconsent", "interactionCount", "datestamp", "consentId", "isGpcEnabled"}
-)
-
-
-def parse_onetrust(value: str, *, accept_implied: bool = False) -> SourceDecision | None:
-    """OneTrust's ``OptanonConsent``: a query string whose ``groups`` lists ``id:0|1``.
-
-    Group ids are the site's own (``C0002`` in OneTrust's default template; ``2``, ``BG10``,
-    ``V2STACK42``, ``SPD_BG`` on other sites). ``AwaitingReconsent=true`` is no decision: the
-    site asked for consent again. OneTrust writes the cookie on the first page view, before
-    the visitor chose anything, with the template's default statuses; ``interactionCount=0``
-    marks that, and counts only with ``accept_implied``. ``gpc`` is ``isGpcEnabled``,
-    ``given_at`` the ``datestamp``, ``consent_id`` the ``consentId``.
-    """
-    if not isinstance(value, str) or len(value) > MAX_VALUE_CHARS:
-        return None
-    params = _query(strip_quotes(value))
-    if params is None:
-        return None
-    groups = _onetrust_groups(params.get("groups", ""))
-    if not groups or params.get("AwaitingReconsent", "").lower() == "true":
-        return None
-    interactions = params.get("interactionCount")
-    if interactions is not None:
-        if not (interactions.isdecimal() and interactions.isascii() and len(interactions) < 10):
-            return None
-        if int(interactions) == 0 and not accept_implied:
-            return None
-    consent_id = params.get("consentId") or None
-    return _decision(
-        "onetrust",
-        groups,
-        given_at=_javascript_date(params.get("datestamp", "")),
-        consent_id=consent_id,
-        gpc={"1": True, "0": False}.get(params.get("isGpcEnabled", "")),
-        choice=None if interactions is None else f"{consent_id or ''}:{int(interactions)}",
-    )
-
-
-def _query(text: str) -> dict[str, str] | None:
-    # Every key is checked (a repeated one voids the value); only the keys read are decoded.
-    params: dict[str, str] = {}
-    seen: set[str] = set()
-    for part in text.split("&"):
-        if not part:
-            continue
-        key, separator, raw = part.partition("=")
-        name = unquote_plus(key, errors="replace") if "%" in key or "+" in key else key
-        if not separator or not name or name in seen:
-            return None
-        seen.add(name)
-        if name in _ONETRUST_KEYS:
-            params[name] = unquote_plus(raw, errors="replace")
-    return params
-
-
-def _onetrust_groups(text: str) -> dict[str, bool] | None:
-    groups: dict[str, bool] = {}
-    for entry in text.split(","):
-        if not entry:
-            continue  # OneTrust ends some lists with a comma
-        group, _, status = entry.partition(":")
-        if status not in ("0", "1") or not _NAME.fullmatch(group) or group in groups:
-            return None
-        groups[group] = status == "1"
-    return groups if len(groups) <= _MAX_TOKENS else None
-
-
-_MONTHS: Final = {
-    name: number
-    for number, name in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-        start=1,
-    )
-}
-
-
-def _javascript_date(text: str) -> datetime | None:
-    """``Date.toString()``: ``Mon Jun 30 2025 14:56:56 GMT+0100 (West Africa Standard Time)``."""
-    parts = text.split(" ", 6)
-    if len(parts) < 6 or parts[1] not in _MONTHS or not parts[5].startswith("GMT"):
-        return None
-    day, year, clock, offset = parts[2], parts[3], parts[4].split(":"), parts[5][3:]
-    numbers = [day, year, *clock, offset[1:]]
-    if len(clock) != 3 or len(offset) != 5 or offset[0] not in "+-":
-        return None
-    if not all(number.isdecimal() and number.isascii() for number in numbers):
-        return None
-    minutes = int(offset[1:3]) * 60 + int(offset[3:])
-    try:
-        zone = timezone(timedelta(minutes=-minutes if offset[0] == "-" else minutes))
-        hour, minute, second = (int(number) for number in clock)
-        local = datetime(int(year), _MONTHS[parts[1]], int(day), hour, minute, second, tzinfo=zone)
-    except ValueError:
-        return None
-    return local.astimezone(UTC)
-
-
-# -- Cookiebot: CookieConsent --------------------------------------------------------------------
-
-
-def parse_cookiebot(value: str, *, accept_implied: bool = False) -> SourceDecision | None:
-    """Cookiebot's ``CookieConsent``: a URL-encoded JavaScript object literal, not JSON.
-
-    ``{stamp:'…',necessary:true,preferences:false,statistics:true,marketing:false,
-    method:'explicit',ver:1,utc:1697932000537,region:'de'}``. Only ``method:'explicit'`` is the
-    visitor's own choice. Cookiebot's documentation calls any other method (and a missing one)
-    *implied*; its server-side example reads a whole value of ``-1`` as "the user is not within
-    a region that requires consent - all cookies are accepted", and ``stamp:'-1'`` is seen in
-    the same situation. Under the GDPR that is not consent, so implied values are no decision
-    unless ``accept_implied`` (for a site that knows the region truly needs none).
-    ``revision`` is ``ver``, ``given_at`` is ``utc``, ``consent_id`` is ``stamp``.
-    """
-    if not isinstance(value, str) or len(value) > MAX_VALUE_CHARS:
-        return None
-    text = url_decoded(strip_quotes(value)).strip(_SPACES)
-    if text == "-1":
-        all_granted = dict.fromkeys(COOKIEBOT_CATEGORIES, True)
-        return _decision("cookiebot", all_granted) if accept_implied else None
-    fields = _javascript_object(text)
-    if fields is None:
-        return None
-    states = {name: fields[name] for name in COOKIEBOT_CATEGORIES if name in fields}
-    if not states or not all(isinstance(state, bool) for state in states.values()):
-        return None
-    stamp, method, version = fields.get("stamp"), fields.get("method"), fields.get("ver")
-    if stamp is not None and not _is_token(stamp):
-        return None
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        return None
-    implied = stamp == "-1" or method != "explicit"
-    if implied and not accept_implied:
-        return None
-    return _decision(
-        "cookiebot",
-        {name: state is True for name, state in states.items()},
-        revision=None if version is None else str(version),
-        given_at=milliseconds(fields.get("utc")),
-        consent_id=stamp if isinstance(stamp, str) and stamp != "-1" else None,
-        choice=f"{stamp or ''}:{fields.get('utc', '')}",
-    )
-
-
-def _javascript_object(text: str) -> dict[str, bool | int | float | str] | None:
-    """A flat object literal of identifiers to booleans, numbers and single-quoted strings."""
-    if not (text.startswith("{") and text.endswith("}")):
-        return None
-    body = text[1:-1]
-    fields: dict[str, bool | int | float | str] = {}
-    if not body.strip(_SPACES):
-        return fields
-    position = 0
-    while position < len(body):
-        # One match a pair: key, value and its separator (a comma, or the end of the body).
-        pair = _PAIR.match(body, position)
-        if pair is None or len(fields) >= _MAX_TOKENS:
-            return None
-        key, literal = pair.group("key", "value")
-        if key in fields or (pair.group("end") == "," and pair.end() == len(body)):
-            return None
-        fields[key] = _javascript_value(literal)
-        position = pair.end()
-    return fields
-
-
-def _javascript_value(literal: str) -> bool | int | float | str:
-    if literal in ("true", "false"):
-        return literal == "true"
-    if literal.startswith("'"):
-        return literal[1:-1]
-    return float(literal) if "." in literal else int(literal)
+    return decision_of("klaro", data)
 
 
 # -- CookieYes: cookieyes-consent ---------------------------------------------------------------
@@ -435,7 +217,7 @@ def parse_cookieyes(value: str) -> SourceDecision | None:
     fields: dict[str, str] = {}
     for part in url_decoded(strip_quotes(value)).split(","):
         key, separator, state = part.partition(":")
-        if not separator or not _NAME.fullmatch(key) or key in fields:
+        if not separator or not TOKEN_NAME.fullmatch(key) or key in fields:
             return None
         fields[key] = state
     if fields.get("action") != "yes":
@@ -447,9 +229,9 @@ def parse_cookieyes(value: str) -> SourceDecision | None:
                 return None
             states[category] = fields[category] == "yes"
     consent_id = fields.get("consentid")
-    if not states or (consent_id is not None and not _is_token(consent_id)):
+    if not states or (consent_id is not None and not is_token(consent_id)):
         return None
-    return _decision("cookieyes", states, consent_id=consent_id)
+    return decision_of("cookieyes", states, consent_id=consent_id)
 
 
 # -- Complianz: cmplz_<category> -------------------------------------------------------------------
@@ -483,7 +265,7 @@ def parse_complianz(cookies: Mapping[str, str], *, prefix: str = "cmplz_") -> So
             return None
         policy_id = str(int(policy_id))
     states.update(_complianz_services(cookies.get(prefix + "consented_services")))
-    return _decision("complianz", states, revision=policy_id)
+    return decision_of("complianz", states, revision=policy_id)
 
 
 def _complianz_services(value: object) -> dict[str, bool]:
@@ -491,12 +273,12 @@ def _complianz_services(value: object) -> dict[str, bool]:
     if not isinstance(value, str) or not value or len(value) > MAX_VALUE_CHARS:
         return {}
     data = json_value(url_decoded(strip_quotes(value)))
-    if not isinstance(data, dict) or len(data) > _MAX_TOKENS:
+    if not isinstance(data, dict) or len(data) > MAX_TOKENS:
         return {}
     return {
         f"service:{name}": state
         for name, state in data.items()
-        if _is_token(name) and isinstance(state, bool)
+        if is_token(name) and isinstance(state, bool)
     }
 
 
@@ -526,4 +308,4 @@ def parse_django_cookie_consent(value: str) -> SourceDecision | None:
         if not _DJANGO_VARNAME.fullmatch(group) or group in states or len(group) > 128:
             return None
         states[group] = version != "-1"
-    return _decision("django-cookie-consent", states)
+    return decision_of("django-cookie-consent", states)
