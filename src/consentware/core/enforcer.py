@@ -127,19 +127,25 @@ class Enforcer:
                 self._states.put(key, (state, low, high))
             return state
         state = self.read_state(cookie_header, gpc_header, now=now)
+        low, high = self._own_window(cookie_header, state)
+        if low <= now < high:
+            self._states.put(key, (state, low, high))
+        return state
+
+    def _own_window(self, cookie_header: str | None, own: ConsentState) -> tuple[float, float]:
+        """When the consent cookie's answer ``own`` holds: (low, high), empty if it may change."""
         copies = cookie_header.count(self.consent_name) if cookie_header else 0
         if copies == 0:
             # No consent cookie at all: undecided whatever the clock says.
-            window = (float("-inf"), float("inf"))
-        elif copies == 1 and state.decided and state.given_at is not None:
+            return _ALWAYS
+        if copies == 1 and own.decided and own.given_at is not None:
             # One choice: it holds from the clock-skew margin to its maximum age.
-            given = state.given_at.timestamp()
-            max_age = self.policy.consent_cookie.max_age_days * 86400
-            window = (given - CLOCK_SKEW_SECONDS, given + max_age)
-        else:
-            return state
-        self._states.put(key, (state, *window))
-        return state
+            given = own.given_at.timestamp()
+            return (
+                given - CLOCK_SKEW_SECONDS,
+                given + self.policy.consent_cookie.max_age_days * 86400,
+            )
+        return _NEVER
 
     def held_cookies(self, cookie_header: str) -> HeldCookies:
         """The cookies a request's ``Cookie`` header holds, with their rules, parsed once."""
@@ -193,15 +199,7 @@ class Enforcer:
             own = self._least_consent(values, gpc, now)
         else:
             values, own = [], self.codec.loads(None, gpc=gpc)
-        copies = cookie_header.count(name) if cookie_header else 0
-        if copies == 0:
-            low, high = _ALWAYS
-        elif copies == 1 and own.decided and own.given_at is not None:
-            given = own.given_at.timestamp()
-            low = given - CLOCK_SKEW_SECONDS
-            high = given + self.policy.consent_cookie.max_age_days * 86400
-        else:
-            low, high = _NEVER
+        low, high = self._own_window(cookie_header, own)
         reading = read_foreign(self._sources, cookie_header, now, pairs)
         superseded = self._superseded(values, gpc, now) if reading.decisions else {}
         state = combine(own, superseded, reading.decisions, self.policy, gpc=gpc)
