@@ -191,7 +191,8 @@ class Enforcer:
         """The state with every consent source counted, and the clock window it holds for."""
         gpc = gpc_signal(gpc_header)
         name = self.consent_name
-        # Parsed at most once for both readers, and only when a cookie they read may be there.
+        # Parsed at most once for both readers, and only when a cookie they read may be there
+        # (benchmarks/consent_sources.py, the row "onetrust declared, cookie present").
         pairs = None
         if cookie_header and name in cookie_header:
             pairs = parse_cookie_pairs(cookie_header)
