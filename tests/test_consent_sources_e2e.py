@@ -199,3 +199,29 @@ def test_saving_in_consentwares_banner_overrides_the_older_refusal(
     # A new choice in the other banner (it now refuses advertising too) counts again.
     again = foreign(source_format, (), choice=2)
     assert not {"_ga", "_fbp"} & set_names(lines(get(site, f"{again}; {value}")))
+
+
+def test_the_flask_integration_keeps_the_policys_sources() -> None:
+    # Flask's own session cookie is declared for the app (Policy.with_rules): the sources stay.
+    from flask import Flask, make_response
+
+    from consentware.flask import Consentware
+
+    app = Flask(__name__)
+    app.secret_key = "flask-sources-key"
+
+    @app.get("/")
+    def index() -> Any:
+        response = make_response("ok")
+        for line in LINES[1:]:
+            name, value = line.split(";", 1)[0].split("=", 1)
+            response.set_cookie(name, value)
+        return response
+
+    Consentware(app, policy={**DEFAULT_POLICY, "consent_sources": [{"format": "onetrust"}]})
+    with serve_wsgi(app) as server, httpx.Client(base_url=server.url, timeout=TIMEOUT) as client:
+        refused = client.get("/", headers={"Cookie": foreign("onetrust", NO_STATISTICS)})
+        granted = client.get("/", headers={"Cookie": foreign("onetrust", ("statistical",))})
+    assert set_names(lines(refused)) >= {"_fbp"}
+    assert "_ga" not in set_names(lines(refused))
+    assert "_ga" in set_names(lines(granted))

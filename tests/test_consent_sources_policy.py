@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from consentware import Policy, PolicyError
+from consentware import CookieRule, Policy, PolicyError
 from consentware.core.consent_sources import SourceConfig
 from consentware.core.presets import DEFAULT_POLICY
 from consentware.sources import FORMATS
@@ -182,6 +182,14 @@ def test_a_rule_the_policy_declares_itself_wins() -> None:
     assert rule is not None
     assert (rule.category, rule.provider) == ("first_party", "us")
     assert [r.pattern for r in loaded.rules].count("OptanonConsent") == 1
+
+
+def test_a_policy_with_a_frameworks_cookies_added_keeps_its_sources() -> None:
+    # The integrations add their framework's cookies with Policy.with_rules.
+    loaded = policy({"format": "onetrust"})
+    extended = loaded.with_rules([CookieRule("session", "necessary", "exact")])
+    assert extended.consent_sources == loaded.consent_sources
+    assert extended.match("session") is not None
 
 
 def test_the_sources_package_imports_nothing_from_the_core() -> None:

@@ -375,6 +375,7 @@ class Policy:
             mode=self.mode,
             expire_unknown=self.expire_unknown,
             consent_cookie=self.consent_cookie,
+            consent_sources=self.consent_sources,
             source=self.source,
         )
 
