@@ -192,6 +192,16 @@ def test_a_policy_with_a_frameworks_cookies_added_keeps_its_sources() -> None:
     assert extended.match("session") is not None
 
 
+def test_sources_survive_presets_and_with_cookies() -> None:
+    composed = Policy.from_dict({"extends": ["default"], "consent_sources": [{"format": "tcf"}]})
+    assert [source.name for source in composed.consent_sources] == ["tcf"]
+    more = composed.with_cookies([{"name": "theme", "category": "first_party"}])
+    assert more.consent_sources == composed.consent_sources
+    rule = more.match("euconsent-v2")
+    assert rule is not None
+    assert rule.category == "necessary"
+
+
 def test_the_sources_package_imports_nothing_from_the_core() -> None:
     # One direction only: consentware.core imports consentware.sources, never the reverse.
     for module in SOURCES_PACKAGE.glob("*.py"):
