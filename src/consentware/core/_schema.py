@@ -23,6 +23,7 @@ from .policy import (
     RuleKind,
 )
 from .presets import NECESSARY_DESCRIPTION as _NECESSARY_DESCRIPTION
+from .text import read_languages, read_text
 
 _CATEGORY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 # RFC 6265 cookie-name is an RFC 9110 token; a pattern's literal part must be one.
@@ -30,6 +31,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 _TOP_KEYS = frozenset(
     {"unknown_cookies", "mode", "expire_unknown", "consent_cookie", "categories", "cookies"}
+    | {"default_language", "languages", "texts"}
 )
 _CONSENT_COOKIE_KEYS = frozenset({"name", "max_age_days", "revision", "domain", "http_only"})
 _CATEGORY_KEYS = frozenset({"title", "description", "gpc_opt_out", "consent_mode"})
@@ -112,8 +114,9 @@ def load(data: Any) -> Policy:
     mode = _choice(data.get("mode", "enforce"), "mode", ("enforce", "report"))
     expire_unknown = _bool(data.get("expire_unknown", False), "expire_unknown")
     consent_cookie = _load_consent_cookie(data.get("consent_cookie", {}))
-    categories = _load_categories(data.get("categories", {}))
-    rules = _load_rules(data.get("cookies", []), categories, consent_cookie.name)
+    languages = read_languages(data)
+    categories = _load_categories(data.get("categories", {}), languages.default)
+    rules = _load_rules(data.get("cookies", []), categories, consent_cookie.name, languages.default)
     return Policy(
         categories=categories,
         rules=rules,
@@ -122,6 +125,7 @@ def load(data: Any) -> Policy:
         expire_unknown=expire_unknown,
         consent_cookie=consent_cookie,
         source=data,
+        languages=languages,
     )
 
 
@@ -143,7 +147,7 @@ def _load_consent_cookie(value: Any) -> ConsentCookieSettings:
     )
 
 
-def _load_categories(value: Any) -> dict[str, Category]:
+def _load_categories(value: Any, language: str) -> dict[str, Category]:
     data = _mapping(value, "categories")
     categories: dict[str, Category] = {
         NECESSARY: Category(NECESSARY, "Necessary", _NECESSARY_DESCRIPTION, required=True)
@@ -168,8 +172,10 @@ def _load_categories(value: Any) -> dict[str, Category]:
         default_description = _NECESSARY_DESCRIPTION if required else ""
         categories[name] = Category(
             name=name,
-            title=_str(body.get("title", default_title), f"{path}.title"),
-            description=_str(body.get("description", default_description), f"{path}.description"),
+            title=read_text(body.get("title", default_title), f"{path}.title", language),
+            description=read_text(
+                body.get("description", default_description), f"{path}.description", language
+            ),
             required=required,
             gpc_opt_out=gpc,
             consent_mode=tuple(modes),
@@ -178,7 +184,7 @@ def _load_categories(value: Any) -> dict[str, Category]:
 
 
 def _load_rules(
-    value: Any, categories: Mapping[str, Category], consent_name: str
+    value: Any, categories: Mapping[str, Category], consent_name: str, language: str
 ) -> list[CookieRule]:
     if not isinstance(value, list):
         raise _fail("cookies", f"expected a list of tables, got {type(value).__name__}")
@@ -218,10 +224,10 @@ def _load_rules(
                 pattern=pattern,
                 category=category,
                 kind=kind,
-                provider=_str(body.get("provider", ""), f"{path}.provider"),
-                function=_str(body.get("function", ""), f"{path}.function"),
-                purpose=_str(body.get("purpose", ""), f"{path}.purpose"),
-                duration=_str(body.get("duration", ""), f"{path}.duration"),
+                provider=read_text(body.get("provider", ""), f"{path}.provider", language),
+                function=read_text(body.get("function", ""), f"{path}.function", language),
+                purpose=read_text(body.get("purpose", ""), f"{path}.purpose", language),
+                duration=read_text(body.get("duration", ""), f"{path}.duration", language),
                 domains=domains,
                 path=cookie_path,
                 partitioned=_bool(body.get("partitioned", False), f"{path}.partitioned"),

@@ -27,6 +27,7 @@ from typing import Any, Final, Literal
 
 from ._cache import MISSING, BoundedCache, Missing
 from .errors import PolicyError
+from .text import LanguageSettings
 
 __all__ = [
     "CONSENT_MODE_TYPES",
@@ -134,6 +135,7 @@ class Policy:
         "categories",
         "consent_cookie",
         "expire_unknown",
+        "languages",
         "mode",
         "optional_categories",
         "remembered_rule",
@@ -148,6 +150,7 @@ class Policy:
     mode: Mode
     expire_unknown: bool
     consent_cookie: ConsentCookieSettings
+    languages: LanguageSettings
     optional_categories: tuple[str, ...]
     source: Mapping[str, Any]
     remembered_rule: Callable[[str, Missing], CookieRule | Missing | None]
@@ -162,6 +165,7 @@ class Policy:
         expire_unknown: bool = False,
         consent_cookie: ConsentCookieSettings | None = None,
         source: Mapping[str, Any] | None = None,
+        languages: LanguageSettings | None = None,
     ) -> None:
         self.categories = MappingProxyType(dict(categories))
         self.rules = tuple(rules)
@@ -169,6 +173,8 @@ class Policy:
         self.mode = mode
         self.expire_unknown = expire_unknown
         self.consent_cookie = consent_cookie or ConsentCookieSettings()
+        #: ``default_language``, ``languages`` and ``texts`` (see :mod:`consentware.web.texts`).
+        self.languages = languages or LanguageSettings()
         self.optional_categories = tuple(n for n, c in self.categories.items() if not c.required)
         self.source = source or {}
         self._compile()
@@ -325,6 +331,7 @@ class Policy:
             expire_unknown=self.expire_unknown,
             consent_cookie=self.consent_cookie,
             source=self.source,
+            languages=self.languages,
         )
 
     def __repr__(self) -> str:
