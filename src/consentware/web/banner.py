@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +37,7 @@ __all__ = [
     "Asset",
     "assets",
     "banner_html",
+    "body_start",
     "inject",
     "injection_point",
     "negotiated_banner",
@@ -312,11 +314,51 @@ def injection_point(
     return charset
 
 
-def inject(body: bytes, banner: str, charset: str) -> bytes | None:
-    """``body`` with ``banner`` before its last ``</body>``, or ``None`` to leave it untouched.
+# Where the body starts: the first <body> start tag, read tag by tag (attributes skipped
+# whole, comments and raw text too: a <script> in the head may write "<body"). Every pattern
+# is linear: no nested repetition.
+_TOKEN: Final = re.compile(rb"<!--|<([a-z][a-z0-9-]*)(?=[\s/>])")
+_TAG_REST: Final = re.compile(rb"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_RAW_TEXT: Final = frozenset({b"script", b"style", b"title", b"textarea", b"xmp", b"noframes"})
 
-    ``None`` when there is no ``</body>``, when the page already has a banner, or when the
-    body is too large to rewrite.
+
+def body_start(lowered: bytes) -> int:
+    """Where the content of the page's ``<body>`` starts (just after its start tag), or -1.
+
+    ``lowered`` is the page, lowercased.
+    """
+    at = 0
+    while True:
+        token = _TOKEN.search(lowered, at)
+        if token is None:
+            return -1
+        if token.group(0) == b"<!--":
+            close = lowered.find(b"-->", token.end())
+            if close < 0:
+                return -1
+            at = close + 3
+            continue
+        rest = _TAG_REST.match(lowered, token.end())
+        if rest is None:
+            return -1
+        name = token.group(1)
+        if name == b"body":
+            return rest.end()
+        at = rest.end()
+        if name in _RAW_TEXT:
+            close = lowered.find(b"</" + name, at)
+            if close < 0:
+                return -1
+            at = close
+
+
+def inject(body: bytes, banner: str, charset: str) -> bytes | None:
+    """``body`` with ``banner`` first in its ``<body>``, or ``None`` to leave it untouched.
+
+    First, so that keyboard and screen reader users meet it before the page (the stylesheet
+    keeps it floating at the bottom of the window); a page whose ``<body>`` start tag is
+    omitted gets it before its last ``</body>``. ``None`` when there is neither, when the
+    page already has a banner, or when the body is too large to rewrite.
     """
     if len(body) > MAX_INJECT_BYTES:
         return None
@@ -324,7 +366,9 @@ def inject(body: bytes, banner: str, charset: str) -> bytes | None:
     marker = BANNER_MARKER.encode("ascii")
     if marker in lowered:
         return None
-    at = lowered.rfind(b"</body")
+    at = body_start(lowered)
+    if at < 0:
+        at = lowered.rfind(b"</body")
     if at < 0:
         return None
     try:
