@@ -2,16 +2,22 @@
 
 :func:`banner_html` renders a ``<form method="post">`` to the consent route with *Accept all*
 and *Reject all* buttons of the same element and class, and a checkbox per category with a
-*Save* button. ``banner.js`` (served by the middleware, no inline script, no external resource)
-only enhances it: it posts JSON with ``fetch``, hides the banner without a reload, and re-opens
-it from any element marked ``data-consentware-settings``.
+*Save* button, in the visitor's language (:mod:`consentware.web.texts`). ``banner.js`` (served
+by the middleware, no inline script, no external resource) only enhances it: it posts JSON with
+``fetch``, hides the banner without a reload, re-opens it from any element marked
+``data-consentware-settings``, closes what Escape should close and gives the focus back, and
+keeps the floating banner from covering the page (room below it and scroll padding).
+
+Render it first in the ``<body>`` (injection does): keyboard and screen reader users then meet
+it before the page.
 
 :func:`injection_point` and :func:`inject` decide, without I/O, whether and where a response
 gets the banner when a middleware runs with ``inject_banner=True``.
 
-Example (in a template)::
+Example (in a template, right after ``<body>``)::
 
-    {{ banner_html(get_consent(request), policy, next_url=request.path) }}
+    {{ banner_html(get_consent(request), policy, next_url=request.path,
+                   accept_language=request.headers.get("Accept-Language")) }}
 """
 
 from __future__ import annotations
@@ -187,15 +193,19 @@ def banner_html(
         _category(category, granted, decided, texts, lang)
         for category in policy.categories.values()
     )
+    # "Your choices are saved." is said in a live region: inside the page's form, which stays;
+    # beside the floating banner, which hides (a region inside it would never be heard).
+    status = Markup(
+        '<p class="{}" role="status" aria-live="polite" data-consentware-status></p>'
+    ).format("consentware__status" if inline else "consentware-status")
     parts.append(
         Markup(
             "</fieldset>"
             '<button type="submit" class="consentware__button consentware__button--save" '
             'name="action" value="save">{}</button>'
             "</details>"
-            '<p class="consentware__status" role="status" aria-live="polite"></p>'
-            "</form></section>"
-        ).format(words["banner.save"])
+            "{}</form></section>{}"
+        ).format(words["banner.save"], status if inline else "", "" if inline else status)
     )
     parts.append(
         Markup('<script src="{}/banner.js?v={}" defer{}></script>').format(
