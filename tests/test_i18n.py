@@ -248,7 +248,7 @@ def banner_page_wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes
         banner_html(
             get_consent(environ),
             DEFAULT,
-            accept_language=environ.get("HTTP_ACCEPT_LANGUAGE"),
+            accept_language=environ.get("HTTP_ACCEPT_LANGUAGE", ""),
         )
     ).encode()
     start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
@@ -262,6 +262,23 @@ def test_a_rendered_banner_makes_the_page_vary_on_accept_language() -> None:
     assert_varies_on_language(answer)
     vary = answer.header("vary") or ""
     assert "Cookie" in vary
+
+
+def test_a_banner_rendered_without_the_header_is_in_the_default_language_and_does_not_vary() -> (
+    None
+):
+    def page(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        from consentware import get_consent
+
+        environ["test.called"].append(True)
+        body = str(banner_html(get_consent(environ), DEFAULT)).encode()
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [body]
+
+    answer = call("wsgi", middleware("wsgi", page), headers=[("Accept-Language", "nl")])
+    assert 'lang="en"' in answer.body.decode()
+    assert not varies_on_language(answer)
+    assert "Cookie" in (answer.header("vary") or "")
 
 
 def test_a_page_without_banner_does_not_vary_on_accept_language(kind: str) -> None:

@@ -308,7 +308,7 @@ def render_page(request: Request, state: ConsentState, previous: Report | None) 
             state,
             POLICY,
             next_url=request.full_path.rstrip("?"),
-            accept_language=request.headers.get("Accept-Language"),
+            accept_language=request.headers.get("Accept-Language", ""),
         ),
     )
     return str(body)

@@ -35,8 +35,8 @@ def template_context(
     """``consent``, ``consent_banner`` and ``consent_mode_script`` for one request.
 
     ``language`` gives the app's own language (Django's active language, Flask-Babel's
-    locale) and ``accept_language`` the request's header; both are called only when a banner
-    is rendered.
+    locale) and ``accept_language`` the request's header (``""`` when absent); both are called
+    only when a banner is rendered.
     """
     page_nonce = nonce
     app_language = language

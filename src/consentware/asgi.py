@@ -282,7 +282,7 @@ class _BannerSend:
             self._middleware.policy,
             prefix=self._prefix,
             next_url=self._next_url,
-            accept_language=self._view.header("accept-language"),
+            accept_language=self._view.header("accept-language") or "",
         )
         body = bytes(message.get("body", b""))
         injected = inject(body, str(markup), self._charset)

@@ -200,7 +200,7 @@ def _context() -> dict[str, Any]:
         action=routes_url(request.script_root, extension.prefix),
         here=request.script_root + request.path + (f"?{query}" if query else ""),
         language=_babel_locale,
-        accept_language=lambda: request.headers.get("Accept-Language"),
+        accept_language=lambda: request.headers.get("Accept-Language", ""),
     )
 
 

@@ -124,7 +124,7 @@ def consent_context(request: HTTPConnection, *, prefix: str | None = None) -> di
         # The middleware's own answer: its mount point joined to its prefix (routes_url).
         action=str(request.scope.get(PREFIX_KEY, DEFAULT_PREFIX)) if prefix is None else prefix,
         here=url.path + (f"?{url.query}" if url.query else ""),
-        accept_language=lambda: request.headers.get("accept-language"),
+        accept_language=lambda: request.headers.get("accept-language", ""),
     )
 
 

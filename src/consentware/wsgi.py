@@ -245,7 +245,7 @@ class _BannerInjector:
             self._middleware.policy,
             prefix=self._prefix,
             next_url=self._next_url,
-            accept_language=self._view.header("accept-language"),
+            accept_language=self._view.header("accept-language") or "",
         )
         injected = inject(body, str(markup), self._charset)
         if injected is None:

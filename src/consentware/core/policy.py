@@ -66,6 +66,8 @@ class Category:
     ``required`` is true only for ``necessary``: it is always granted and cannot be refused.
     ``gpc_opt_out`` categories are denied when the request carries ``Sec-GPC: 1``.
     ``consent_mode`` lists the Google Consent Mode v2 types this category grants.
+    ``title`` and ``description`` are a ``str``, or a :class:`~consentware.core.text.Text` (a
+    ``str`` too) when the policy gives a table of languages.
     """
 
     name: str
@@ -84,7 +86,8 @@ class CookieRule:
     (full match). ``domains`` and ``path`` say where it lives, so where to expire it: ``""``
     is host-only. ``partitioned`` cookies (CHIPS) live in a partitioned jar of their own, and
     are expired there too. A consented cookie set anywhere else is refused: it could not be
-    deleted when the visitor withdraws.
+    deleted when the visitor withdraws. ``provider``, ``function``, ``purpose`` and
+    ``duration`` may be :class:`~consentware.core.text.Text` (a table of languages).
     """
 
     pattern: str

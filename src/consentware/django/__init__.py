@@ -259,7 +259,7 @@ class ConsentMiddleware:
                 prefix=routes_url(get_script_prefix(), self.endpoint.prefix),
                 next_url=request.get_full_path(),
                 language=_django_language(request),
-                accept_language=view.header("accept-language"),
+                accept_language=view.header("accept-language") or "",
             )
             body = inject(response.content, str(markup), charset)
             if body is None:
@@ -403,5 +403,5 @@ def context_processor(request: Any) -> dict[str, Any]:
         here=request.get_full_path(),
         nonce=str(nonce) if nonce else None,
         language=lambda: _django_language(request),
-        accept_language=lambda: request.META.get("HTTP_ACCEPT_LANGUAGE"),
+        accept_language=lambda: request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
     )

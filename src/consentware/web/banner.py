@@ -17,7 +17,7 @@ gets the banner when a middleware runs with ``inject_banner=True``.
 Example (in a template, right after ``<body>``)::
 
     {{ banner_html(get_consent(request), policy, next_url=request.path,
-                   accept_language=request.headers.get("Accept-Language")) }}
+                   accept_language=request.headers.get("Accept-Language", "")) }}
 """
 
 from __future__ import annotations
@@ -104,9 +104,10 @@ def banner_html(
         cookie policy page does.
     :param language: the app's own choice of language (Django's active language, say); used
         when the policy offers it.
-    :param accept_language: the request's ``Accept-Language``, which chooses otherwise. The
-        response then varies on it: the middleware watching ``state`` adds
-        ``Vary: Accept-Language``.
+    :param accept_language: the request's ``Accept-Language`` (``""`` when it has none),
+        which chooses otherwise. The response then varies on it: the middleware watching
+        ``state`` adds ``Vary: Accept-Language``. Not given, the banner is in the policy's
+        ``default_language`` (or ``language``).
     """
     texts = catalog(policy)
     choice = texts.choose(app_language=language, accept_language=accept_language)

@@ -335,7 +335,7 @@ class ConsentEndpoint:
         vary = False
         if language is None:
             choice = texts.choose(
-                app_language=request.language, accept_language=request.accept_language
+                app_language=request.language, accept_language=request.accept_language or ""
             )
             language, vary = choice.language, len(texts.offered) > 1
         if fmt == "json":

@@ -220,10 +220,11 @@ class Catalog:
     ) -> Choice:
         """The language to render in: ``requested`` (the page's ``?lang=``), then the app's
         own language (Django's active language, Flask-Babel's locale), then the visitor's
-        ``Accept-Language``, then the default.
+        ``Accept-Language`` (``""`` when the request has none; ``None``: not given, not
+        asked), then the default.
 
-        ``vary`` is true when ``Accept-Language`` took part, which it does whenever the policy
-        offers more than one language and neither of the first two decided.
+        ``vary`` is true when ``Accept-Language`` took part, which it does whenever it is given,
+        the policy offers more than one language and neither of the first two decided.
         """
         if len(self.offered) == 1:
             return Choice(self.default, False)
@@ -231,6 +232,8 @@ class Catalog:
             found = self.match(fixed)
             if found is not None:
                 return Choice(found, False)
+        if accept_language is None:
+            return Choice(self.default, False)
         return Choice(negotiate(accept_language, self.offered, self.default), True)
 
     def text(self, value: str, language: str) -> tuple[str, str]:
