@@ -169,7 +169,7 @@ def test_the_same_flow_without_javascript(browser: Any, demo: RunningServer) -> 
         # Without JavaScript "Cookie settings" leads to the policy page and its form.
         page.get_by_role("link", name="Cookie settings").click()
         assert page.url.startswith(demo.url + "/_consent/policy")
-        page.get_by_label("Statistics").check()
+        page.get_by_role("checkbox", name="Statistics").check()
         with page.expect_navigation():
             page.get_by_role("button", name="Save choices").click()
         page.goto(demo.url + "/")
@@ -178,7 +178,7 @@ def test_the_same_flow_without_javascript(browser: Any, demo: RunningServer) -> 
         assert "_fbp" not in held
 
         page.goto(demo.url + "/_consent/policy")
-        page.get_by_label("Statistics").uncheck()
+        page.get_by_role("checkbox", name="Statistics").uncheck()
         with page.expect_navigation():
             page.get_by_role("button", name="Save choices").click()
         assert jar(ctx) == NECESSARY | {CONSENT}

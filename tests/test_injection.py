@@ -1,6 +1,6 @@
-"""``inject_banner=True``: the banner before ``</body>`` of small uncompressed HTML pages for
-visitors who must still choose, through both middlewares; everything else left untouched, and a
-streamed body never buffered.
+"""``inject_banner=True``: the banner first in the ``<body>`` of small uncompressed HTML pages
+(so a keyboard reaches it first) for visitors who must still choose, through both middlewares;
+everything else left untouched, and a streamed body never buffered.
 """
 
 from __future__ import annotations
@@ -90,18 +90,18 @@ def get(
 
 def assert_injected(answer: Answer) -> None:
     assert MARKER in answer.body
-    assert answer.body.startswith(b"<!doctype html><html><body><h1>Shop</h1>")
-    assert answer.body.endswith(b"</body></html>")
+    assert answer.body.startswith(b"<!doctype html><html><body><link")
+    assert answer.body.endswith(b"</script><h1>Shop</h1></body></html>")
     assert answer.header("content-length") == str(len(answer.body))
     assert len(answer.all("content-length")) == 1
 
 
-def test_undecided_visitor_gets_the_banner_before_body_end(kind: str) -> None:
+def test_undecided_visitor_gets_the_banner_first_in_the_body(kind: str) -> None:
     answer = get(kind, page_app(kind))
     assert answer.status == 200
     assert_injected(answer)
     banner_at = answer.body.index(MARKER)
-    assert banner_at < answer.body.rindex(b"</body>")
+    assert answer.body.index(b"<body>") < banner_at < answer.body.index(b"<h1>")
     assert b'action="/_consent"' in answer.body
 
 
@@ -205,8 +205,8 @@ def test_head_response_is_untouched(kind: str) -> None:
     assert answer.header("content-length") == "54"
 
 
-def test_banner_goes_before_the_last_body_end(kind: str) -> None:
-    body = b"<html><body><pre>&lt;/body&gt; </body> in text</pre></BODY></html>"
+def test_without_a_body_start_tag_the_banner_goes_before_the_last_body_end(kind: str) -> None:
+    body = b"<html><pre>&lt;/body&gt; </body> in text</pre></BODY></html>"
     answer = get(kind, page_app(kind, body))
     assert answer.body.index(MARKER) > answer.body.index(b"in text")
     assert answer.body.endswith(b"</BODY></html>")
@@ -464,10 +464,20 @@ def test_injection_point_is_none_for_a_decided_visitor() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        pytest.param(b"<body>a</body>", b"<body>aBANNER</body>", id="simple"),
-        pytest.param(b"<body>a</BODY >", b"<body>aBANNER</BODY >", id="upper-space"),
-        pytest.param(b"</body></body>", b"</body>BANNER</body>", id="last"),
-        pytest.param(b"<body>a", None, id="none"),
+        pytest.param(b"<body>a</body>", b"<body>BANNERa</body>", id="simple"),
+        pytest.param(b"<BODY\tclass=x >a</BODY>", b"<BODY\tclass=x >BANNERa</BODY>", id="upper"),
+        pytest.param(b"<body>a", b"<body>BANNERa", id="no-body-end"),
+        pytest.param(
+            b'<head><!-- <body> --><script>w("<body>")</script><title><body></title>'
+            b'<meta content="<body>"></head><body data-x="a>b">a',
+            b'<head><!-- <body> --><script>w("<body>")</script><title><body></title>'
+            b'<meta content="<body>"></head><body data-x="a>b">BANNERa',
+            id="not-in-head-text",
+        ),
+        pytest.param(b"<bodyguard>a</body>", b"<bodyguard>aBANNER</body>", id="not-bodyguard"),
+        pytest.param(b"</body></body>", b"</body>BANNER</body>", id="no-start-last-end"),
+        pytest.param(b"<p>a", None, id="none"),
+        pytest.param(b"<script><body>", None, id="unclosed-script"),
         pytest.param(f"<i {BANNER_MARKER}></i></body>".encode(), None, id="marker"),
     ],
 )

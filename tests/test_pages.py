@@ -64,7 +64,8 @@ def test_html_has_each_explanation_before_its_table(kind: str) -> None:
     policy = Policy.default()
     position = 0
     for category in policy.categories.values():
-        title_at = html.index(f"<h2>{category.title}</h2>", position)
+        heading = f'<h2 id="category-{category.name}-title">{category.title}</h2>'
+        title_at = html.index(heading, position)
         if category.description:
             description_at = html.index(category.description, title_at)
             table_at = html.index("<table", title_at)

@@ -248,6 +248,7 @@ def render_page(request: Request, state: ConsentState, previous: Report | None) 
 <script src="/static/demo.js" defer></script>
 </head>
 <body>
+{banner}
 <header class="top">
   <a class="brand" href="/">☕ Demo coffee shop</a>
   <nav>{nav}<a href="/_consent/policy">Cookie policy</a>
@@ -288,7 +289,6 @@ def render_page(request: Request, state: ConsentState, previous: Report | None) 
     </table>
   </section>
 </main>
-{banner}
 </body>
 </html>
 """
@@ -302,6 +302,13 @@ def render_page(request: Request, state: ConsentState, previous: Report | None) 
         report=report,
         held=held_rows or Markup('<li><span class="none">no cookies yet</span></li>'),
         set_rows=set_rows,
-        banner=banner_html(state, POLICY, next_url=request.full_path.rstrip("?")),
+        # First in the body: keyboard and screen reader users meet it before the page. In the
+        # visitor's language (Accept-Language); the middleware adds Vary: Accept-Language.
+        banner=banner_html(
+            state,
+            POLICY,
+            next_url=request.full_path.rstrip("?"),
+            accept_language=request.headers.get("Accept-Language", ""),
+        ),
     )
     return str(body)

@@ -27,9 +27,10 @@ __all__ = ["decide_byte_headers", "decide_headers", "decide_text_headers", "writ
 
 
 def write_headers(
-    response: ResponseHeaders[H], decision: Decision, native: type[H]
+    response: ResponseHeaders[H], decision: Decision, native: type[H], *, language: bool = False
 ) -> list[tuple[H, H]]:
-    """A new header list: the other headers, the decided ``Set-Cookie`` values, ``Vary``."""
+    """A new header list: the other headers, the decided ``Set-Cookie`` values, ``Vary``
+    (``Cookie``, and ``Accept-Language`` too when ``language`` says so)."""
     set_cookie, vary = cast("tuple[H, H]", _NAMES[native])
     others: list[tuple[H, H]] = response.others
     at: int = response.cookies_at if response.cookies_at >= 0 else len(others)
@@ -40,9 +41,10 @@ def write_headers(
         lines = [(set_cookie, line.encode("latin-1")) for line in decision.set_cookies]  # type: ignore[misc]
     out = others[:at] + lines + others[at:] if at < len(others) else others + lines
     if decision.vary:
-        if response.vary:
+        if response.vary or language:
+            names = _LANGUAGE_VARY if language else _COOKIE_ONLY
             out = [(n, v) for n, v in out if n.lower() != vary]
-            out.append((_VARY[native], _as_native(merge_vary(response.vary), native)))
+            out.append((_VARY[native], _as_native(merge_vary(response.vary, names), native)))
         else:
             out.append(_COOKIE_VARY[native])
     return out
@@ -55,6 +57,8 @@ _NAMES: Final[dict[type, tuple[str, str] | tuple[bytes, bytes]]] = {
 }
 _VARY: Final[dict[type, Any]] = {str: "Vary", bytes: b"vary"}
 _COOKIE_VARY: Final[dict[type, Any]] = {str: ("Vary", "Cookie"), bytes: (b"vary", b"Cookie")}
+_COOKIE_ONLY: Final = ("Cookie",)
+_LANGUAGE_VARY: Final = ("Cookie", "Accept-Language")
 
 
 def decide_headers(
@@ -99,7 +103,10 @@ def decide_headers(
             # own (WSGI servers write lazily) unless the server writes them at once.
             out = None if keep_original else list(response.original)
         else:
-            out = write_headers(response, decision, native)
+            # A banner rendered in the visitor's language has read the state: only then can
+            # the language matter, so it is asked on this path alone.
+            language = decision.vary and exchange.language_was_negotiated
+            out = write_headers(response, decision, native, language=language)
     except Exception:
         log_safely(
             logging.ERROR,

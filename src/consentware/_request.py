@@ -32,6 +32,7 @@ from .core.policy import NECESSARY, CookieRule, Policy
 from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
 from .web.endpoint import ConsentEndpoint
 from .web.messages import DEFAULT_PREFIX, PREFIX_KEY, EndpointRequest, routes_url
+from .web.texts import catalog, framework_texts
 
 __all__ = [
     "OMITTED",
@@ -93,8 +94,9 @@ class RequestView:
         """The request header ``name`` (lowercase), or ``None``."""
         return self.reader(self.source, name)
 
-    def endpoint_request(self, body: bytes) -> EndpointRequest:
-        """What the consent routes read of this request, with the body the adapter read."""
+    def endpoint_request(self, body: bytes, *, language: str | None = None) -> EndpointRequest:
+        """What the consent routes read of this request, with the body the adapter read (and
+        the app's own choice of language, where its framework has one)."""
         header = self.header
         return EndpointRequest(
             method=self.method,
@@ -110,6 +112,8 @@ class RequestView:
             content_length=header("content-length"),
             if_none_match=header("if-none-match"),
             body=body,
+            accept_language=header("accept-language"),
+            language=language,
         )
 
 
@@ -291,6 +295,8 @@ class Settings:
             raise ConfigurationError(
                 f"expected a path like '/_consent', got {prefix!r:.80}", setting="prefix"
             )
+        # The policy's own words (texts, languages) are checked now, not on a first banner.
+        catalog(self.policy)
         self.enforcer = Enforcer(self.policy, secret_key)
         self.endpoint = ConsentEndpoint(self.enforcer, prefix)
         self.on_report = on_report
@@ -339,11 +345,12 @@ def with_framework_cookies(policy: Policy, framework: str, cookies: Mapping[str,
             category=NECESSARY,
             kind="exact",
             provider="This site",
-            function=f"{framework}: {purpose}",
-            purpose=f"{purpose} ({framework}).",
+            function=function,
+            purpose=text,
         )
         for name, purpose in cookies.items()
         if is_safe_name(name) and policy.match(name) is None
+        for function, text in [framework_texts(framework, purpose)]
     ]
     if not added:
         return policy

@@ -35,7 +35,14 @@ from .core.decision import ReportCallback
 from .core.exchange import Exchange
 from .core.policy import Policy
 from .core.state import ConsentState
-from .web.banner import banner_html, inject, injection_point, wants_banner, with_content_length
+from .web.banner import (
+    inject,
+    injection_point,
+    negotiated_banner,
+    wants_banner,
+    with_content_length,
+    with_vary,
+)
 from .web.messages import DEFAULT_PREFIX, body_limit, routes_url
 
 __all__ = ["ConsentMiddleware"]
@@ -230,7 +237,16 @@ class _BannerSend:
     ``Content-Length``; a streamed one (``more_body``) passes untouched, never buffered.
     """
 
-    __slots__ = ("_charset", "_held", "_middleware", "_next_url", "_prefix", "_send", "_state")
+    __slots__ = (
+        "_charset",
+        "_held",
+        "_middleware",
+        "_next_url",
+        "_prefix",
+        "_send",
+        "_state",
+        "_view",
+    )
 
     def __init__(
         self, send: Send, state: ConsentState, middleware: ConsentMiddleware, view: RequestView
@@ -240,6 +256,7 @@ class _BannerSend:
         self._middleware = middleware
         self._prefix = routes_url(view.root_path, middleware.endpoint.prefix)
         self._next_url = view.here
+        self._view = view
         self._held: Message | None = None
         self._charset = ""
 
@@ -264,20 +281,20 @@ class _BannerSend:
         await self._send(message)
 
     def _injected(self, start: Message, message: Message) -> tuple[Message, Message]:
-        middleware = self._middleware
-        markup = banner_html(
+        markup, vary = negotiated_banner(
             self._state,
-            middleware.policy,
+            self._middleware.policy,
             prefix=self._prefix,
             next_url=self._next_url,
+            accept_language=self._view.header("accept-language") or "",
         )
         body = bytes(message.get("body", b""))
         injected = inject(body, str(markup), self._charset)
         if injected is None:
             return start, message
         headers = [(_latin1(n), _latin1(v)) for n, v in start.get("headers", ())]
-        fixed = [
-            (_to_latin1(n), _to_latin1(v))
-            for n, v in with_content_length(headers, len(injected), name="content-length")
-        ]
+        headers = with_content_length(headers, len(injected), name="content-length")
+        if vary:
+            headers = with_vary(headers, "Accept-Language", header_name="vary")
+        fixed = [(_to_latin1(n), _to_latin1(v)) for n, v in headers]
         return {**start, "headers": fixed}, {**message, "body": injected}

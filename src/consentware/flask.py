@@ -200,16 +200,35 @@ def _context() -> dict[str, Any]:
         extension.policy,
         action=routes_url(request.script_root, extension.prefix),
         here=request.script_root + request.path + (f"?{query}" if query else ""),
+        language=_babel_locale,
+        accept_language=lambda: request.headers.get("Accept-Language", ""),
     )
 
 
-def consent_banner(*, next_url: str | None = None, nonce: str | None = None) -> Markup:
+def _babel_locale() -> str | None:
+    """Flask-Babel's locale for the current request (``"fr_FR"``), when the app uses
+    Flask-Babel; else ``None``. The banner is rendered in it when the policy offers it."""
+    if "babel" not in current_app.extensions:
+        return None
+    try:
+        from flask_babel import get_locale
+    except ImportError:
+        return None
+    locale = get_locale()
+    return None if locale is None else str(locale)
+
+
+def consent_banner(
+    *, next_url: str | None = None, nonce: str | None = None, language: str | None = None
+) -> Markup:
     """The consent banner for the current request (``consentware.banner_html``).
 
     ``next_url`` is where the form returns to, by default the current path and query string;
-    ``nonce`` is the page's Content-Security-Policy nonce.
+    ``nonce`` is the page's Content-Security-Policy nonce; ``language`` the page's language
+    (by default Flask-Babel's locale when the app uses it, else the visitor's
+    ``Accept-Language``, and then the response carries ``Vary: Accept-Language``).
     """
-    banner: Markup = _context()["consent_banner"](next_url=next_url, nonce=nonce)
+    banner: Markup = _context()["consent_banner"](next_url=next_url, nonce=nonce, language=language)
     return banner
 
 

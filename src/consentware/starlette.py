@@ -116,8 +116,9 @@ def consent_context(request: HTTPConnection, *, prefix: str | None = None) -> di
     """The template context of this request: ``consent``, ``consent_banner`` and
     ``consent_mode_script``.
 
-    ``consent_banner(next_url=None, nonce=None)`` renders ``consentware.banner_html`` posting to
-    ``prefix`` (by default the middleware's) and returning to the current page;
+    ``consent_banner(next_url=None, nonce=None, language=None)`` renders
+    ``consentware.banner_html`` posting to ``prefix`` (by default the middleware's) and returning
+    to the current page, in ``language`` or else the one ``Accept-Language`` asks for;
     ``consent_mode_script(nonce=None)`` renders the Google Consent Mode v2 defaults.
     """
     url = request.url
@@ -127,6 +128,7 @@ def consent_context(request: HTTPConnection, *, prefix: str | None = None) -> di
         # The middleware's own answer: its mount point joined to its prefix (routes_url).
         action=str(request.scope.get(PREFIX_KEY, DEFAULT_PREFIX)) if prefix is None else prefix,
         here=url.path + (f"?{url.query}" if url.query else ""),
+        accept_language=lambda: request.headers.get("accept-language", ""),
     )
 
 

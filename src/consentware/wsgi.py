@@ -29,7 +29,14 @@ from .core.decision import ReportCallback
 from .core.exchange import Exchange
 from .core.policy import Policy
 from .core.state import ConsentState
-from .web.banner import banner_html, inject, injection_point, wants_banner, with_content_length
+from .web.banner import (
+    inject,
+    injection_point,
+    negotiated_banner,
+    wants_banner,
+    with_content_length,
+    with_vary,
+)
 from .web.messages import DEFAULT_PREFIX, body_limit, routes_url
 
 if TYPE_CHECKING:
@@ -164,6 +171,7 @@ class _BannerInjector:
         "_server_start",
         "_state",
         "_status",
+        "_view",
     )
 
     def __init__(
@@ -178,6 +186,7 @@ class _BannerInjector:
         self._middleware = middleware
         self._prefix = routes_url(view.root_path, middleware.endpoint.prefix)
         self._next_url = view.here
+        self._view = view
         self._held = False
         self._finished = False
         self._sent = False
@@ -231,12 +240,12 @@ class _BannerInjector:
             if not self._held:  # the app wrote through write() while its body was read
                 return [body]
             result = [body]
-        middleware = self._middleware
-        markup = banner_html(
+        markup, vary = negotiated_banner(
             self._state,
-            middleware.policy,
+            self._middleware.policy,
             prefix=self._prefix,
             next_url=self._next_url,
+            accept_language=self._view.header("accept-language") or "",
         )
         injected = inject(body, str(markup), self._charset)
         if injected is None:
@@ -244,7 +253,10 @@ class _BannerInjector:
             return result
         self._held = False
         self._sent = True
-        self._server_start(self._status, with_content_length(self._headers, len(injected)))
+        headers = with_content_length(self._headers, len(injected))
+        if vary:
+            headers = with_vary(headers, "Accept-Language")
+        self._server_start(self._status, headers)
         return [injected]
 
 

@@ -30,6 +30,7 @@ from .policy import (
 )
 from .presets import CATEGORIES as _PRESET_CATEGORIES
 from .presets import NECESSARY_DESCRIPTION as _NECESSARY_DESCRIPTION
+from .text import read_languages, read_text
 
 _CATEGORY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 # RFC 6265 cookie-name is an RFC 9110 token; a pattern's literal part must be one.
@@ -47,6 +48,7 @@ _TOP_KEYS = frozenset(
         "cookies",
         "consent_sources",
     }
+    | {"default_language", "languages", "texts"}
 )
 _CONSENT_COOKIE_KEYS = frozenset({"name", "max_age_days", "revision", "domain", "http_only"})
 _CATEGORY_KEYS = frozenset({"title", "description", "gpc_opt_out", "consent_mode"})
@@ -136,9 +138,15 @@ def load(data: Any, *, base: Mapping[str, Any] | None = None) -> Policy:
     expire_unknown = _bool(flat.get("expire_unknown", False), "expire_unknown")
     default_domains = _domains(flat.get("default_domains", [""]), "default_domains")
     consent_cookie = _load_consent_cookie(flat.get("consent_cookie", {}))
-    categories = _load_categories(flat.get("categories", {}))
+    languages = read_languages(flat)
+    categories = _load_categories(flat.get("categories", {}), languages.default)
     rules = _load_rules(
-        flat.get("cookies", []), composed.origins, categories, consent_cookie.name, default_domains
+        flat.get("cookies", []),
+        composed.origins,
+        categories,
+        consent_cookie.name,
+        default_domains,
+        languages.default,
     )
     sources = _load_sources(flat.get("consent_sources", []), categories, consent_cookie.name)
     return Policy(
@@ -150,6 +158,7 @@ def load(data: Any, *, base: Mapping[str, Any] | None = None) -> Policy:
         expire_unknown=expire_unknown,
         consent_cookie=consent_cookie,
         source=data if base is None else flat,
+        languages=languages,
     )
 
 
@@ -177,7 +186,7 @@ def _load_consent_cookie(value: Any) -> ConsentCookieSettings:
     )
 
 
-def _load_categories(value: Any) -> dict[str, Category]:
+def _load_categories(value: Any, language: str) -> dict[str, Category]:
     data = _mapping(value, "categories")
     categories: dict[str, Category] = {
         NECESSARY: Category(NECESSARY, "Necessary", _NECESSARY_DESCRIPTION, required=True)
@@ -202,8 +211,10 @@ def _load_categories(value: Any) -> dict[str, Category]:
         default_description = _NECESSARY_DESCRIPTION if required else ""
         categories[name] = Category(
             name=name,
-            title=_str(body.get("title", default_title), f"{path}.title"),
-            description=_str(body.get("description", default_description), f"{path}.description"),
+            title=read_text(body.get("title", default_title), f"{path}.title", language),
+            description=read_text(
+                body.get("description", default_description), f"{path}.description", language
+            ),
             required=required,
             gpc_opt_out=gpc,
             consent_mode=tuple(modes),
@@ -217,6 +228,7 @@ def _load_rules(
     categories: Mapping[str, Category],
     consent_name: str,
     default_domains: tuple[str, ...],
+    language: str,
 ) -> list[CookieRule]:
     if not isinstance(value, list):
         raise _fail("cookies", f"expected a list of tables, got {type(value).__name__}")
@@ -225,7 +237,9 @@ def _load_rules(
     for index, body in enumerate(value):
         origin = origins[index] if index < len(origins) else Origin(f"cookies[{index}]")
         try:
-            rule = _load_rule(body, origin.path, categories, consent_name, default_domains)
+            rule = _load_rule(
+                body, origin.path, categories, consent_name, default_domains, language
+            )
         except PolicyError as exc:
             if origin.preset is None:
                 raise
@@ -256,6 +270,7 @@ def _load_rule(
     categories: Mapping[str, Category],
     consent_name: str,
     default_domains: tuple[str, ...],
+    language: str,
 ) -> CookieRule:
     body = _mapping(body, path)
     _check_keys(body, _COOKIE_KEYS, path)
@@ -283,10 +298,10 @@ def _load_rule(
         pattern=pattern,
         category=category,
         kind=kind,
-        provider=_str(body.get("provider", ""), f"{path}.provider"),
-        function=_str(body.get("function", ""), f"{path}.function"),
-        purpose=_str(body.get("purpose", ""), f"{path}.purpose"),
-        duration=_str(body.get("duration", ""), f"{path}.duration"),
+        provider=read_text(body.get("provider", ""), f"{path}.provider", language),
+        function=read_text(body.get("function", ""), f"{path}.function", language),
+        purpose=read_text(body.get("purpose", ""), f"{path}.purpose", language),
+        duration=read_text(body.get("duration", ""), f"{path}.duration", language),
         domains=domains,
         path=cookie_path,
         partitioned=_bool(body.get("partitioned", False), f"{path}.partitioned"),

@@ -109,8 +109,8 @@ ReportParts = tuple[
 ]
 
 
-def merge_vary(existing: Iterable[str]) -> str:
-    """The ``Vary`` value with ``Cookie`` merged in once, keeping what was there.
+def merge_vary(existing: Iterable[str], names: Sequence[str] = ("Cookie",)) -> str:
+    """The ``Vary`` value with ``names`` (``Cookie``) merged in once, keeping what was there.
 
     ``existing`` are the values of every ``Vary`` header of the response (possibly none).
     """
@@ -124,8 +124,10 @@ def merge_vary(existing: Iterable[str]) -> str:
                 items.append(item)
     if "*" in lowered:
         return "*"
-    if "cookie" not in lowered:
-        items.append("Cookie")
+    for name in names:
+        if name.lower() not in lowered:
+            lowered.add(name.lower())
+            items.append(name)
     return ", ".join(items)
 
 

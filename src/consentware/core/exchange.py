@@ -105,6 +105,12 @@ class Exchange:
         """Whether the app looked at the consent state (so the response varies on Cookie)."""
         return self._witness.read
 
+    @property
+    def language_was_negotiated(self) -> bool:
+        """Whether the response holds consentware's texts in a language ``Accept-Language``
+        chose (so it varies on Accept-Language too)."""
+        return self._witness.language
+
     def decide(self, set_cookies: Sequence[str], *, dropped: Sequence[str] = ()) -> Decision:
         """Decide what the response's ``Set-Cookie`` values become (see :class:`Decision`).
 

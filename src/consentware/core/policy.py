@@ -35,6 +35,7 @@ from typing import Any, Final, Literal
 from ._cache import MISSING, BoundedCache, Missing
 from .consent_sources import SourceConfig
 from .errors import PolicyError
+from .text import LanguageSettings
 
 __all__ = [
     "CONSENT_MODE_TYPES",
@@ -78,6 +79,8 @@ class Category:
     ``required`` is true only for ``necessary``: it is always granted and cannot be refused.
     ``gpc_opt_out`` categories are denied when the request carries ``Sec-GPC: 1``.
     ``consent_mode`` lists the Google Consent Mode v2 types this category grants.
+    ``title`` and ``description`` are a ``str``, or a :class:`~consentware.core.text.Text` (a
+    ``str`` too) when the policy gives a table of languages.
     """
 
     name: str
@@ -96,7 +99,8 @@ class CookieRule:
     (full match). ``domains`` and ``path`` say where it lives, so where to expire it: ``""``
     is host-only. ``partitioned`` cookies (CHIPS) live in a partitioned jar of their own, and
     are expired there too. A consented cookie set anywhere else is refused: it could not be
-    deleted when the visitor withdraws.
+    deleted when the visitor withdraws. ``provider``, ``function``, ``purpose`` and
+    ``duration`` may be :class:`~consentware.core.text.Text` (a table of languages).
     """
 
     pattern: str
@@ -149,6 +153,7 @@ class Policy:
         "consent_cookie",
         "consent_sources",
         "expire_unknown",
+        "languages",
         "mode",
         "optional_categories",
         "remembered_rule",
@@ -164,6 +169,7 @@ class Policy:
     expire_unknown: bool
     consent_cookie: ConsentCookieSettings
     consent_sources: tuple[SourceConfig, ...]
+    languages: LanguageSettings
     optional_categories: tuple[str, ...]
     source: Mapping[str, Any]
     remembered_rule: Callable[[str, Missing], CookieRule | Missing | None]
@@ -179,6 +185,7 @@ class Policy:
         consent_cookie: ConsentCookieSettings | None = None,
         consent_sources: Sequence[SourceConfig] = (),
         source: Mapping[str, Any] | None = None,
+        languages: LanguageSettings | None = None,
     ) -> None:
         self.categories = MappingProxyType(dict(categories))
         self.rules = tuple(rules)
@@ -188,6 +195,8 @@ class Policy:
         self.consent_cookie = consent_cookie or ConsentCookieSettings()
         #: Other consent managers whose cookies count as the visitor's choice too.
         self.consent_sources = tuple(consent_sources)
+        #: ``default_language``, ``languages`` and ``texts`` (see :mod:`consentware.web.texts`).
+        self.languages = languages or LanguageSettings()
         self.optional_categories = tuple(n for n, c in self.categories.items() if not c.required)
         self.source = source or {}
         self._compile()
@@ -377,6 +386,7 @@ class Policy:
             consent_cookie=self.consent_cookie,
             consent_sources=self.consent_sources,
             source=self.source,
+            languages=self.languages,
         )
 
     def __repr__(self) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "ReadWitness",
     "get_consent",
     "gpc_signal",
+    "vary_on_language",
 ]
 
 _NECESSARY_ONLY: Final = frozenset({NECESSARY})
@@ -36,12 +37,14 @@ _OWN: Final = (OWN_SOURCE,)
 
 
 class ReadWitness:
-    """Shared by a request's state and its exchange: did the app look at the consent?"""
+    """Shared by a request's state and its exchange: did the app look at the consent, and did
+    it render consentware's texts in a language ``Accept-Language`` chose?"""
 
-    __slots__ = ("read",)
+    __slots__ = ("language", "read")
 
     def __init__(self) -> None:
         self.read = False
+        self.language = False
 
 
 class ConsentState:
@@ -250,6 +253,16 @@ def _lookup(obj: Any) -> ConsentState | None:
             return _lookup(container)
     found = getattr(obj, "consent", None)
     return found if isinstance(found, ConsentState) else None
+
+
+def vary_on_language(state: ConsentState) -> None:
+    """Tell the request's middleware that the response holds text in a language chosen from
+    ``Accept-Language``, so it adds ``Vary: Accept-Language`` (with ``Vary: Cookie``: what
+    is rendered from a state has read it). A state no middleware watches ignores it."""
+    flag = state._flag
+    if flag is not None:
+        flag.read = True
+        flag.language = True
 
 
 def gpc_signal(header: str | None) -> bool:

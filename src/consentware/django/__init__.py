@@ -53,6 +53,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 from django.http.response import ResponseHeaders
 from django.urls import get_script_prefix
+from django.utils import translation
 from django.utils.module_loading import import_string
 
 from .._apply import decide_text_headers
@@ -84,6 +85,7 @@ __all__ = ["ConsentMiddleware", "DjangoConsentConfig", "context_processor", "loa
 
 logger = logging.getLogger("consentware")
 
+_LOCALE_MIDDLEWARE: Final = "django.middleware.locale.LocaleMiddleware"
 _OPTION_KEYS: Final = ("secret_key", "on_report", "policy", "prefix", "inject_banner")
 _UNSET: Any = object()
 
@@ -251,11 +253,14 @@ class ConsentMiddleware:
             )
             if charset is None:
                 return
+            view: RequestView = request.consentware_view
             markup = banner_html(
                 state,
                 self.policy,
                 prefix=routes_url(get_script_prefix(), self.endpoint.prefix),
                 next_url=request.get_full_path(),
+                language=_django_language(request),
+                accept_language=view.header("accept-language") or "",
             )
             body = inject(response.content, str(markup), charset)
             if body is None:
@@ -301,7 +306,31 @@ class ConsentMiddleware:
 def _endpoint_request(request: Any) -> EndpointRequest:
     view: RequestView = request.consentware_view
     limit = body_limit(view.method, view.header("content-length"))
-    return view.endpoint_request(request.read(limit) if limit else b"")
+    body = request.read(limit) if limit else b""
+    if view.method.upper() in ("GET", "HEAD") and view.path.endswith("/policy"):
+        return view.endpoint_request(body, language=_django_language(request, routes=True))
+    return view.endpoint_request(body)
+
+
+def _django_language(request: Any, *, routes: bool = False) -> str | None:
+    """Django's language for this request: the active one (``LocaleMiddleware``'s choice, or
+    one the view activated, or ``LANGUAGE_CODE``).
+
+    The consent routes (``routes``) answer before ``LocaleMiddleware`` and any view run: there
+    it is the one ``LocaleMiddleware`` would choose (its cookie, then ``Accept-Language``), or
+    ``LANGUAGE_CODE`` without it.
+    """
+    code = getattr(request, "LANGUAGE_CODE", None)
+    if isinstance(code, str) and code:
+        return code
+    if not routes:
+        active = translation.get_language()
+        return str(active) if active else None
+    if getattr(settings, "USE_I18N", False) and _LOCALE_MIDDLEWARE in (
+        getattr(settings, "MIDDLEWARE", None) or ()
+    ):
+        return str(translation.get_language_from_request(request))
+    return str(getattr(settings, "LANGUAGE_CODE", "")) or None
 
 
 def _apply(exchange: Exchange, response: Any, on_report: ReportCallback | None) -> None:
@@ -374,4 +403,6 @@ def context_processor(request: Any) -> dict[str, Any]:
         action=routes_url(get_script_prefix(), config.prefix),
         here=request.get_full_path(),
         nonce=str(nonce) if nonce else None,
+        language=lambda: _django_language(request),
+        accept_language=lambda: request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
     )

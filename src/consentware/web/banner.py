@@ -2,22 +2,29 @@
 
 :func:`banner_html` renders a ``<form method="post">`` to the consent route with *Accept all*
 and *Reject all* buttons of the same element and class, and a checkbox per category with a
-*Save* button. ``banner.js`` (served by the middleware, no inline script, no external resource)
-only enhances it: it posts JSON with ``fetch``, hides the banner without a reload, and re-opens
-it from any element marked ``data-consentware-settings``.
+*Save* button, in the visitor's language (:mod:`consentware.web.texts`). ``banner.js`` (served
+by the middleware, no inline script, no external resource) only enhances it: it posts JSON with
+``fetch``, hides the banner without a reload, re-opens it from any element marked
+``data-consentware-settings``, closes what Escape should close and gives the focus back, and
+keeps the floating banner from covering the page (room below it and scroll padding).
+
+Render it first in the ``<body>`` (injection does): keyboard and screen reader users then meet
+it before the page.
 
 :func:`injection_point` and :func:`inject` decide, without I/O, whether and where a response
 gets the banner when a middleware runs with ``inject_banner=True``.
 
-Example (in a template)::
+Example (in a template, right after ``<body>``)::
 
-    {{ banner_html(get_consent(request), policy, next_url=request.path) }}
+    {{ banner_html(get_consent(request), policy, next_url=request.path,
+                   accept_language=request.headers.get("Accept-Language", "")) }}
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -26,18 +33,23 @@ from typing import Final
 
 from markupsafe import Markup, escape
 
+from ..core.decision import merge_vary
 from ..core.policy import NECESSARY, Category, Policy
-from ..core.state import ConsentState
+from ..core.state import ConsentState, vary_on_language
+from .texts import Catalog, catalog
 
 __all__ = [
     "BANNER_MARKER",
     "Asset",
     "assets",
     "banner_html",
+    "body_start",
     "inject",
     "injection_point",
+    "negotiated_banner",
     "wants_banner",
     "with_content_length",
+    "with_vary",
 ]
 
 #: The marker attribute of the banner's root element; injection skips a page that has one.
@@ -78,6 +90,8 @@ def banner_html(
     next_url: str | None = None,
     nonce: str | None = None,
     inline: bool = False,
+    language: str | None = None,
+    accept_language: str | None = None,
 ) -> Markup:
     """The banner for ``state``: visible when the visitor must still choose, else hidden.
 
@@ -88,7 +102,19 @@ def banner_html(
     :param nonce: a CSP nonce for the ``<link>`` and ``<script>`` tags.
     :param inline: render it as a section of the page (always shown, not floating), as the
         cookie policy page does.
+    :param language: the app's own choice of language (Django's active language, say); used
+        when the policy offers it.
+    :param accept_language: the request's ``Accept-Language`` (``""`` when it has none),
+        which chooses otherwise. The response then varies on it: the middleware watching
+        ``state`` adds ``Vary: Accept-Language``. Not given, the banner is in the policy's
+        ``default_language`` (or ``language``).
     """
+    texts = catalog(policy)
+    choice = texts.choose(app_language=language, accept_language=accept_language)
+    if choice.vary:
+        vary_on_language(state)
+    lang = choice.language
+    words = texts.words(lang)
     # Reading through the public properties marks the response as varying on Cookie: the
     # banner shows or hides, and ticks boxes, by the visitor's consent, so a shared cache must
     # not serve one visitor's page to another.
@@ -99,69 +125,88 @@ def banner_html(
     files = assets()
     nonce_attr = Markup(' nonce="{}"').format(nonce) if nonce else Markup("")
     prefix_e = escape(prefix)
+    root = Markup(
+        '<section id="consentware-banner" class="{}" {} aria-labelledby="{}" lang="{}" '
+        'data-consentware-saved="{}"{}>'
+    )
     if inline:
         # A section of the policy page, under its own "Your choices" heading: the page links
         # the stylesheet and explains the cookies, so neither is repeated here.
         parts = [
-            Markup(
-                '<section id="consentware-banner" class="{}" {} aria-labelledby="cw-choices">'
-            ).format(classes, Markup(BANNER_MARKER)),
+            root.format(
+                classes, Markup(BANNER_MARKER), "cw-choices", lang, words["banner.saved"], ""
+            ),
             Markup('<form class="consentware__form" method="post" action="{}">').format(prefix_e),
         ]
     else:
+        policy_url = f"{prefix}/policy"
+        if len(texts.offered) > 1:
+            policy_url += f"?lang={lang}"
         parts = [
             Markup('<link rel="stylesheet" href="{}/banner.css?v={}"{}>').format(
                 prefix_e, files["banner.css"].version, nonce_attr
             ),
-            Markup(
-                '<section id="consentware-banner" class="{}" {} '
-                'aria-labelledby="consentware-title"{}>'
-            ).format(classes, Markup(BANNER_MARKER), Markup("") if ask else Markup(" hidden")),
+            root.format(
+                classes,
+                Markup(BANNER_MARKER),
+                "consentware-title",
+                lang,
+                words["banner.saved"],
+                Markup("") if ask else Markup(" hidden"),
+            ),
             Markup('<form class="consentware__form" method="post" action="{}">').format(prefix_e),
             # Shown by banner.js when the banner is re-opened: a choice already exists then.
             Markup(
                 '<button type="button" class="consentware__close" data-consentware-close '
-                'hidden aria-label="Close">&times;</button>'
+                'hidden aria-label="{}"><span aria-hidden="true">&times;</span></button>'
+            ).format(words["banner.close"]),
+            Markup('<h2 id="consentware-title" class="consentware__title">{}</h2>').format(
+                words["banner.title"]
             ),
-            Markup(
-                '<h2 id="consentware-title" class="consentware__title">Cookies on this site</h2>'
+            Markup('<p class="consentware__text">{} <a href="{}">{}</a>.</p>').format(
+                words["banner.text"], policy_url, words["banner.policy_link"]
             ),
-            Markup(
-                '<p class="consentware__text">We use necessary cookies to make this site work. '
-                "With your consent we would also use the optional cookies below. You can change "
-                'your mind at any time. <a href="{}/policy">Read the cookie policy</a>.</p>'
-            ).format(prefix_e),
         ]
     if next_url is not None:
         parts.append(Markup('<input type="hidden" name="next" value="{}">').format(next_url))
+    button = Markup(
+        '<button type="submit" class="consentware__button" name="action" value="{}">{}</button>'
+    )
     parts.append(
-        Markup(
-            '<div class="consentware__actions">'
-            '<button type="submit" class="consentware__button" name="action" '
-            'value="accept_all">Accept all</button>'
-            '<button type="submit" class="consentware__button" name="action" '
-            'value="reject_all">Reject all</button>'
-            "</div>"
+        Markup('<div class="consentware__actions">{}{}</div>').format(
+            button.format("accept_all", words["banner.accept_all"]),
+            button.format("reject_all", words["banner.reject_all"]),
         )
     )
     parts.append(
         Markup(
             '<details class="consentware__details"{}>'
-            '<summary class="consentware__summary">Choose cookies</summary>'
+            '<summary class="consentware__summary">{}</summary>'
             '<fieldset class="consentware__categories">'
-            '<legend class="consentware__legend">Cookie categories</legend>'
-        ).format(Markup(" open") if decided or inline else Markup(""))
+            '<legend class="consentware__legend">{}</legend>'
+        ).format(
+            Markup(" open") if decided or inline else Markup(""),
+            words["banner.choose"],
+            words["banner.categories"],
+        )
     )
-    parts.extend(_category(category, granted, decided) for category in policy.categories.values())
+    parts.extend(
+        _category(category, granted, decided, texts, lang)
+        for category in policy.categories.values()
+    )
+    # "Your choices are saved." is said in a live region: inside the page's form, which stays;
+    # beside the floating banner, which hides (a region inside it would never be heard).
+    status = Markup(
+        '<p class="{}" role="status" aria-live="polite" data-consentware-status></p>'
+    ).format("consentware__status" if inline else "consentware-status")
     parts.append(
         Markup(
             "</fieldset>"
             '<button type="submit" class="consentware__button consentware__button--save" '
-            'name="action" value="save">Save choices</button>'
+            'name="action" value="save">{}</button>'
             "</details>"
-            '<p class="consentware__status" role="status" aria-live="polite"></p>'
-            "</form></section>"
-        )
+            "{}</form></section>{}"
+        ).format(words["banner.save"], status if inline else "", "" if inline else status)
     )
     parts.append(
         Markup('<script src="{}/banner.js?v={}" defer{}></script>').format(
@@ -171,7 +216,9 @@ def banner_html(
     return Markup("").join(parts)
 
 
-def _category(category: Category, granted: frozenset[str], decided: bool) -> Markup:
+def _category(
+    category: Category, granted: frozenset[str], decided: bool, texts: Catalog, lang: str
+) -> Markup:
     ident = f"consentware-{category.name}"
     required = category.name == NECESSARY or category.required
     # No box is ticked in advance for a visitor who has not chosen yet (opt-in).
@@ -181,7 +228,7 @@ def _category(category: Category, granted: frozenset[str], decided: bool) -> Mar
         state += Markup(" disabled")
     description = (
         Markup('<p class="consentware__description" id="{}-description">{}</p>').format(
-            ident, category.description
+            ident, texts.markup(category.description, lang)
         )
         if category.description
         else Markup("")
@@ -191,6 +238,7 @@ def _category(category: Category, granted: frozenset[str], decided: bool) -> Mar
         if category.description
         else Markup("")
     )
+    always = texts.words(lang)["banner.always_on"]
     return Markup(
         '<div class="consentware__category">'
         '<input type="checkbox" class="consentware__checkbox" id="{}" name="category" '
@@ -202,8 +250,8 @@ def _category(category: Category, granted: frozenset[str], decided: bool) -> Mar
         state,
         described,
         ident,
-        category.title,
-        Markup(' <span class="consentware__always">(always on)</span>') if required else "",
+        texts.markup(category.title, lang),
+        Markup(' <span class="consentware__always">{}</span>').format(always) if required else "",
         description,
     )
 
@@ -279,11 +327,51 @@ def injection_point(
     return charset
 
 
-def inject(body: bytes, banner: str, charset: str) -> bytes | None:
-    """``body`` with ``banner`` before its last ``</body>``, or ``None`` to leave it untouched.
+# Where the body starts: the first <body> start tag, read tag by tag (attributes skipped
+# whole, comments and raw text too: a <script> in the head may write "<body"). Every pattern
+# is linear: no nested repetition.
+_TOKEN: Final = re.compile(rb"<!--|<([a-z][a-z0-9-]*)(?=[\s/>])")
+_TAG_REST: Final = re.compile(rb"""(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_RAW_TEXT: Final = frozenset({b"script", b"style", b"title", b"textarea", b"xmp", b"noframes"})
 
-    ``None`` when there is no ``</body>``, when the page already has a banner, or when the
-    body is too large to rewrite.
+
+def body_start(lowered: bytes) -> int:
+    """Where the content of the page's ``<body>`` starts (just after its start tag), or -1.
+
+    ``lowered`` is the page, lowercased.
+    """
+    at = 0
+    while True:
+        token = _TOKEN.search(lowered, at)
+        if token is None:
+            return -1
+        if token.group(0) == b"<!--":
+            close = lowered.find(b"-->", token.end())
+            if close < 0:
+                return -1
+            at = close + 3
+            continue
+        rest = _TAG_REST.match(lowered, token.end())
+        if rest is None:
+            return -1
+        name = token.group(1)
+        if name == b"body":
+            return rest.end()
+        at = rest.end()
+        if name in _RAW_TEXT:
+            close = lowered.find(b"</" + name, at)
+            if close < 0:
+                return -1
+            at = close
+
+
+def inject(body: bytes, banner: str, charset: str) -> bytes | None:
+    """``body`` with ``banner`` first in its ``<body>``, or ``None`` to leave it untouched.
+
+    First, so that keyboard and screen reader users meet it before the page (the stylesheet
+    keeps it floating at the bottom of the window); a page whose ``<body>`` start tag is
+    omitted gets it before its last ``</body>``. ``None`` when there is neither, when the
+    page already has a banner, or when the body is too large to rewrite.
     """
     if len(body) > MAX_INJECT_BYTES:
         return None
@@ -291,7 +379,9 @@ def inject(body: bytes, banner: str, charset: str) -> bytes | None:
     marker = BANNER_MARKER.encode("ascii")
     if marker in lowered:
         return None
-    at = lowered.rfind(b"</body")
+    at = body_start(lowered)
+    if at < 0:
+        at = lowered.rfind(b"</body")
     if at < 0:
         return None
     try:
@@ -299,6 +389,38 @@ def inject(body: bytes, banner: str, charset: str) -> bytes | None:
     except (LookupError, UnicodeError):
         return None
     return body[:at] + encoded + body[at:]
+
+
+def negotiated_banner(
+    state: ConsentState,
+    policy: Policy,
+    *,
+    prefix: str,
+    next_url: str | None,
+    accept_language: str | None,
+    language: str | None = None,
+) -> tuple[Markup, bool]:
+    """The banner in this request's language, and whether ``Accept-Language`` chose it, for an
+    injector that writes the response's headers itself (then it adds the ``Vary``)."""
+    choice = catalog(policy).choose(app_language=language, accept_language=accept_language)
+    markup = banner_html(state, policy, prefix=prefix, next_url=next_url, language=choice.language)
+    return markup, choice.vary
+
+
+def with_vary(
+    headers: Iterable[tuple[str, str]], name: str, *, header_name: str = "Vary"
+) -> list[tuple[str, str]]:
+    """``headers`` with ``name`` merged into their ``Vary`` (one header, what was there kept),
+    written as ``header_name`` (ASGI wants ``vary``)."""
+    out: list[tuple[str, str]] = []
+    existing: list[str] = []
+    for header, value in headers:
+        if header.lower() == "vary":
+            existing.append(value)
+        else:
+            out.append((header, value))
+    out.append((header_name, merge_vary(existing, (name,))))
+    return out
 
 
 def with_content_length(

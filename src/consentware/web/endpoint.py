@@ -84,6 +84,7 @@ from .messages import (
     shown,
     without_body,
 )
+from .texts import catalog
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -103,6 +104,8 @@ __all__ = [
 REFUSED_CROSS_SITE: Final = REASON_CROSS_SITE
 
 logger = logging.getLogger("consentware")
+
+_FORMATS: Final = frozenset({"html", "json", "md", "markdown"})
 
 # The policy page is a document of its own: it may load only the banner's own assets.
 _PAGE_CSP: Final = (
@@ -324,29 +327,50 @@ class ConsentEndpoint:
         query = dict(parse_qsl(request.query, max_num_fields=MAX_FORM_FIELDS))
         policy = self.enforcer.policy
         fmt = query.get("format", "html")
-        if fmt == "json":
-            return json_response(200, pages.policy_document(policy), exchange, cache="no-cache")
-        if fmt in ("md", "markdown"):
-            body = pages.policy_markdown(policy).encode()
-            content_type = "text/markdown; charset=utf-8"
-        elif fmt == "html":
-            prefix = request.root_path + self.prefix
-            html = pages.policy_page(
-                policy, exchange.state, prefix=prefix, home=request.root_path + "/"
-            )
-            body = html.encode()
-            content_type = "text/html; charset=utf-8"
-        else:
+        if fmt not in _FORMATS:
             raise RefusalError(400, REASON_UNKNOWN_FORMAT.format(fmt=shown(fmt)))
-        headers = [
-            ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            ("Cache-Control", "no-cache"),
-            NOSNIFF,
-        ]
-        if fmt == "html":
-            headers.append(("Content-Security-Policy", _PAGE_CSP))
-        return EndpointResponse(200, headers, body, exchange)
+        texts = catalog(policy)
+        # ?lang= names the language in the URL (the page's own links to its languages); else
+        # the app's choice or Accept-Language do, and the answer varies on the latter.
+        language = texts.match(query.get("lang"))
+        vary = False
+        if language is None:
+            choice = texts.choose(
+                app_language=request.language, accept_language=request.accept_language or ""
+            )
+            language, vary = choice.language, len(texts.offered) > 1
+        if fmt == "json":
+            response = json_response(
+                200, pages.policy_document(policy, language), exchange, cache="no-cache"
+            )
+        else:
+            if fmt == "html":
+                prefix = request.root_path + self.prefix
+                html = pages.policy_page(
+                    policy,
+                    exchange.state,
+                    prefix=prefix,
+                    home=request.root_path + "/",
+                    language=language,
+                )
+                body = html.encode()
+                content_type = "text/html; charset=utf-8"
+            else:
+                body = pages.policy_markdown(policy, language).encode()
+                content_type = "text/markdown; charset=utf-8"
+            headers = [
+                ("Content-Type", content_type),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", "no-cache"),
+                NOSNIFF,
+            ]
+            if fmt == "html":
+                headers.append(("Content-Security-Policy", _PAGE_CSP))
+            response = EndpointResponse(200, headers, body, exchange)
+        response.headers.append(("Content-Language", language))
+        if vary:
+            response.headers.append(("Vary", "Accept-Language"))
+        return response
 
     def _asset(
         self, asset: Asset, request: EndpointRequest, exchange: Exchange

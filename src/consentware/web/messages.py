@@ -99,6 +99,10 @@ class EndpointRequest:
     content_length: str | None = None
     if_none_match: str | None = None
     body: bytes = b""
+    #: ``Accept-Language``: the policy page's language, unless ``?lang=`` or ``language`` says.
+    accept_language: str | None = None
+    #: The app's own choice of language, where its framework has one (Django).
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

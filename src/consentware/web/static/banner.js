@@ -1,12 +1,24 @@
 /* consentware banner enhancement. The banner works without this file: it is a plain form.
  * With it, choices are posted as JSON with fetch, the banner hides without a reload, and any
  * element marked data-consentware-settings re-opens it. A "consentware:change" event carries
- * the new state ({decided, granted, pending, gpc, ...}) to page scripts. */
+ * the new state ({decided, granted, pending, gpc, ...}) to page scripts.
+ *
+ * Keyboard: Escape closes the "Choose cookies" disclosure and puts the focus back on it; on a
+ * re-opened banner, Escape (or Close) hides it and puts the focus back on what opened it.
+ * While the banner floats over the bottom of the window, the page gets as much room below it
+ * and as much scroll padding, so no content, and nothing focused, stays hidden under it. */
 (function () {
   "use strict";
 
+  var opener = null;
+  var spacer = null;
+
   function banner() {
     return document.querySelector("[data-consentware-banner]");
+  }
+
+  function floating(root) {
+    return root && !root.classList.contains("consentware--page");
   }
 
   function boxes(form) {
@@ -26,11 +38,48 @@
     });
   }
 
+  // The room the floating banner takes at the bottom of the window, given back to the page.
+  function reserve() {
+    var root = banner();
+    var html = document.documentElement;
+    if (!floating(root) || root.hidden || !document.body) {
+      html.classList.remove("consentware-open");
+      html.style.removeProperty("--consentware-space");
+      if (spacer && spacer.parentNode) {
+        spacer.parentNode.removeChild(spacer);
+      }
+      return;
+    }
+    var top = root.getBoundingClientRect().top;
+    var space = Math.max(0, Math.ceil(window.innerHeight - top)) + 16;
+    html.style.setProperty("--consentware-space", space + "px");
+    html.classList.add("consentware-open");
+    if (!spacer) {
+      spacer = document.createElement("div");
+      spacer.className = "consentware-spacer";
+      spacer.setAttribute("aria-hidden", "true");
+    }
+    if (spacer.parentNode !== document.body) {
+      document.body.appendChild(spacer);
+    }
+  }
+
   function show(root) {
     root.hidden = false;
-    var first = root.querySelector(".consentware__actions button, summary, input");
+    reserve();
+    var first = root.querySelector(".consentware__actions button") || root.querySelector("summary");
     if (first) {
       first.focus();
+    }
+  }
+
+  function hide(root) {
+    root.hidden = true;
+    reserve();
+    var back = opener && document.contains(opener) ? opener : null;
+    opener = null;
+    if (back) {
+      back.focus();
     }
   }
 
@@ -73,29 +122,17 @@
       return response.json();
     }).then(function (state) {
       reflect(form, state);
-      var status = root.querySelector(".consentware__status");
+      var status = document.querySelector("[data-consentware-status]");
       if (status) {
-        status.textContent = "Your choices are saved.";
+        status.textContent = root.getAttribute("data-consentware-saved") || "";
       }
-      if (!root.classList.contains("consentware--page")) {
-        root.hidden = true;
+      if (floating(root)) {
+        hide(root);
       }
       document.dispatchEvent(new CustomEvent("consentware:change", { detail: state }));
     }).catch(function () {
       fallback(form, action);
     });
-  }
-
-  function closeButton(root) {
-    return root.querySelector("[data-consentware-close]");
-  }
-
-  function dismiss(root) {
-    root.hidden = true;
-    var opener = document.querySelector("[data-consentware-settings]");
-    if (opener) {
-      opener.focus();
-    }
   }
 
   function onClick(event) {
@@ -105,19 +142,21 @@
       return;
     }
     if (target.closest("[data-consentware-close]") && root.dataset.dismissible === "true") {
-      dismiss(root);
+      hide(root);
       return;
     }
-    if (!target.closest("[data-consentware-settings]")) {
+    var settings = target.closest("[data-consentware-settings]");
+    if (!settings) {
       return;
     }
     event.preventDefault();
+    opener = settings;
     var details = root.querySelector("details");
     if (details) {
       details.open = true;
     }
     root.dataset.dismissible = "true";
-    var close = closeButton(root);
+    var close = root.querySelector("[data-consentware-close]");
     if (close) {
       close.hidden = false;
     }
@@ -125,9 +164,27 @@
   }
 
   function onKey(event) {
+    if (event.key !== "Escape" && event.key !== "Esc") {
+      return;
+    }
     var root = banner();
-    if (event.key === "Escape" && root && !root.hidden && root.dataset.dismissible === "true") {
-      dismiss(root);
+    if (!floating(root) || root.hidden) {
+      return;
+    }
+    var details = root.querySelector("details");
+    var focused = document.activeElement;
+    if (details && details.open && focused && details.contains(focused)) {
+      details.open = false;
+      var summary = details.querySelector("summary");
+      if (summary) {
+        summary.focus();
+      }
+      event.preventDefault();
+      return;
+    }
+    if (root.dataset.dismissible === "true") {
+      event.preventDefault();
+      hide(root);
     }
   }
 
@@ -135,4 +192,12 @@
   document.addEventListener("click", onClick);
   document.addEventListener("keydown", onKey);
   document.documentElement.classList.add("consentware-js");
+  var root = banner();
+  if (floating(root)) {
+    if (window.ResizeObserver) {
+      new ResizeObserver(reserve).observe(root);
+    }
+    window.addEventListener("resize", reserve);
+    reserve();
+  }
 }());
