@@ -6,7 +6,11 @@ import asyncio
 import inspect
 import json
 import logging
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,7 @@ from consentware.receipts import (
     LogReceipts,
     MemoryReceipts,
     Receipt,
+    ReceiptBuilder,
     ReceiptRecorder,
     hash_user_agent,
     same_site_path,
@@ -21,6 +26,7 @@ from consentware.receipts import (
 from tests.support.receipts import POLICY_HASH
 
 NOW = datetime(2025, 5, 4, 3, 2, 1, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[1]
 UA = "Mozilla/5.0 (Macintosh) Safari/605.1.15"
 
 
@@ -162,3 +168,74 @@ def test_the_route_cannot_hand_over_an_address() -> None:
 )
 def test_same_site_path(value: str | None, path: str | None) -> None:
     assert same_site_path(value) == path
+
+
+def test_the_builder_builds_without_submitting_and_takes_the_route_s_time() -> None:
+    builder = ReceiptBuilder(user_agent_key="k", clock=lambda: NOW)
+    fields: dict[str, object] = {
+        "consent_id": "abc",
+        "action": "reject_all",
+        "granted": [],
+        "refused": ["statistical"],
+        "revision": 1,
+        "policy_hash": POLICY_HASH,
+        "method": "json",
+        "user_agent": UA,
+    }
+    built = builder.build(**fields)  # type: ignore[arg-type]
+    assert built is not None
+    assert built.recorded_at == NOW
+    assert built.user_agent_hash == hash_user_agent(UA, "k")
+    later = datetime(2026, 1, 1, tzinfo=UTC)
+    assert builder.build(**fields, recorded_at=later).recorded_at == later  # type: ignore[arg-type, union-attr]
+    assert builder.hashes_user_agents
+    assert not ReceiptBuilder().hashes_user_agents
+
+
+def test_submit_hands_a_built_receipt_over_and_never_raises(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = MemoryReceipts()
+    recorder = ReceiptRecorder(store, clock=lambda: NOW)
+    receipt = record(recorder)
+    assert receipt is not None
+    recorder.submit(receipt)
+    assert store.all() == [receipt, receipt]
+
+    class Raising(MemoryReceipts):
+        def submit(self, receipt: Receipt) -> None:
+            raise OSError("full")
+
+    with caplog.at_level(logging.ERROR, logger="consentware.receipts"):
+        ReceiptRecorder(Raising()).submit(receipt)
+    assert receipt.to_json() in caplog.text
+
+
+def test_every_live_recorder_is_flushed_at_exit(tmp_path: Path) -> None:
+    # A sink that keeps what it was given in memory until flushed, in a process that ends
+    # without closing it: the exit hook is the only flush it gets.
+    script = tmp_path / "exiting.py"
+    out = tmp_path / "flushed.jsonl"
+    script.write_text(
+        "import sys\n"
+        "from consentware.receipts import MemoryReceipts, ReceiptRecorder\n"
+        "from tests.support.receipts import make_receipt\n"
+        "class Held(MemoryReceipts):\n"
+        "    def flush(self, timeout=None):\n"
+        f"        with open({str(out)!r}, 'w') as f:\n"
+        "            f.writelines(r.to_json() + '\\n' for r in self.all())\n"
+        "        return True\n"
+        "recorder = ReceiptRecorder(Held())\n"
+        "for n in range(3):\n"
+        "    recorder.submit(make_receipt(n))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_text().splitlines()) == 3

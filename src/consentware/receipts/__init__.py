@@ -36,10 +36,11 @@ from ._receipt import (
     Receipt,
     canonical_sha256,
     hash_user_agent,
+    is_consent_id,
     is_language_tag,
     new_consent_id,
 )
-from ._recorder import ReceiptRecorder, same_site_path
+from ._recorder import EXIT_TIMEOUT, ReceiptBuilder, ReceiptRecorder, same_site_path
 from ._sink import LOGGER_NAME, LogReceipts, ReceiptSink, ReceiptStore
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIONS",
     "DEFAULT_URL",
+    "EXIT_TIMEOUT",
     "FIELD_NAMES",
     "LOGGER_NAME",
     "METHODS",
@@ -55,6 +57,7 @@ __all__ = [
     "LogReceipts",
     "MemoryReceipts",
     "Receipt",
+    "ReceiptBuilder",
     "ReceiptError",
     "ReceiptRecorder",
     "ReceiptSink",
@@ -64,6 +67,7 @@ __all__ = [
     "canonical_sha256",
     "default_spool_path",
     "hash_user_agent",
+    "is_consent_id",
     "is_language_tag",
     "new_consent_id",
     "same_site_path",

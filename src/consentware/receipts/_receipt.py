@@ -46,6 +46,7 @@ __all__ = [
     "Receipt",
     "canonical_sha256",
     "hash_user_agent",
+    "is_consent_id",
     "is_language_tag",
     "new_consent_id",
 ]
@@ -245,6 +246,11 @@ def is_language_tag(tag: str) -> bool:
     """Whether ``tag`` has the shape of a BCP 47 language tag (``fr``, ``pt-BR``,
     ``zh-Hant-TW``), at most 35 characters."""
     return len(tag) <= _MAX_LANGUAGE and _LANGUAGE.fullmatch(tag) is not None
+
+
+def is_consent_id(value: str) -> bool:
+    """Whether ``value`` can be a receipt's ``consent_id``: 1 to 64 of ``A-Za-z0-9_-``."""
+    return _CONSENT_ID.fullmatch(value) is not None
 
 
 def new_consent_id() -> str:
