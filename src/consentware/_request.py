@@ -110,6 +110,7 @@ class RequestView:
             content_length=header("content-length"),
             if_none_match=header("if-none-match"),
             body=body,
+            user_agent=header("user-agent"),
         )
 
 
