@@ -8,23 +8,31 @@ Starlette and Django then give it to their recorder, whose sink is the ``receipt
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
+from werkzeug.test import Client
 
-from consentware import ConsentCookie, Policy
+from consentware import ConfigurationError, ConsentCookie, Policy
+from consentware.asgi import ConsentMiddleware as AsgiMiddleware
 from consentware.core.enforcer import Enforcer
 from consentware.receipts import (
+    LogReceipts,
     MemoryReceipts,
     Receipt,
     ReceiptBuilder,
+    SQLReceipts,
     hash_user_agent,
 )
 from consentware.web.endpoint import ConsentEndpoint, EndpointRequest, EndpointResponse
 from consentware.web.proof import policy_hash, shown_texts
+from consentware.wsgi import ConsentMiddleware as WsgiMiddleware
 
 HOST = "shop.example"
 ORIGIN = f"http://{HOST}"
@@ -254,3 +262,171 @@ def test_the_policy_hash_covers_the_texts_shown() -> None:
     assert document["policy"]["categories"][1]["cookies"][0]["purposes"][0]["purpose"] == (
         "Counts visitors"
     )
+
+
+# -- the adapters hand the receipt to the recorder ----------------------------------------
+
+
+def page_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"page"]
+
+
+async def asgi_page(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"page"})
+
+
+HEADERS = {"Origin": ORIGIN, "Content-Type": FORM, "User-Agent": UA}
+
+
+def test_wsgi_posts_leave_one_receipt_each_and_pages_none() -> None:
+    store = MemoryReceipts()
+    client = Client(WsgiMiddleware(page_app, secret_key=["old", KEY], receipts=store))
+    for action in ("accept_all", "reject_all"):
+        response = client.post(
+            "/_consent", data=form(action, next_url="/x"), headers=HEADERS, base_url=ORIGIN
+        )
+        assert response.status_code == 303
+    client.get("/", base_url=ORIGIN)
+    client.get("/_consent", base_url=ORIGIN)
+    receipts = store.all()
+    assert [r.action for r in receipts] == ["accept_all", "reject_all"]
+    # The werkzeug client keeps the cookie: one visitor, one id.
+    assert receipts[0].consent_id == receipts[1].consent_id
+    # The key that signs new consent cookies (the last) keys the user-agent hash.
+    assert receipts[0].user_agent_hash == hash_user_agent(UA, KEY)
+
+
+def test_asgi_posts_leave_one_receipt_each() -> None:
+    store = MemoryReceipts()
+    app = AsgiMiddleware(asgi_page, secret_key=KEY, receipts=store)
+
+    async def run() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
+            statuses = []
+            for action in ("accept_all", "save", "reject_all"):
+                response = await client.post(
+                    "/_consent", content=form(action, next_url="/y"), headers=HEADERS
+                )
+                statuses.append(response.status_code)
+            await client.get("/")
+            return statuses
+
+    assert asyncio.run(run()) == [303, 303, 303]
+    receipts = store.all()
+    assert [r.action for r in receipts] == ["accept_all", "save", "reject_all"]
+    assert len({r.consent_id for r in receipts}) == 1
+    assert all(r.page == "/y" for r in receipts)
+
+
+def test_the_default_sink_is_a_json_line_on_the_receipts_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    middleware = WsgiMiddleware(page_app)
+    assert isinstance(middleware.recorder.sink, LogReceipts)
+    client = Client(middleware)
+    with caplog.at_level(logging.INFO, logger="consentware.receipts"):
+        client.post("/_consent", data=form("accept_all"), headers=HEADERS, base_url=ORIGIN)
+    (line,) = [r for r in caplog.records if r.name == "consentware.receipts"]
+    receipt = Receipt.from_json(line.getMessage())
+    assert receipt.action == "accept_all"
+    assert receipt.user_agent_hash is None  # no secret key, nothing to key the hash with
+
+
+def test_a_sink_that_raises_fails_no_request(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(MemoryReceipts):
+        def submit(self, receipt: Receipt) -> None:
+            raise OSError("disk on fire")
+
+    client = Client(WsgiMiddleware(page_app, receipts=Broken()))
+    with caplog.at_level(logging.ERROR, logger="consentware.receipts"):
+        response = client.post(
+            "/_consent", data=form("reject_all"), headers=HEADERS, base_url=ORIGIN
+        )
+    assert response.status_code == 303
+    assert "cookies_preferences=" in response.headers["Set-Cookie"]
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    message = error.getMessage()
+    assert "disk on fire" in message
+    assert Receipt.from_json(message[message.index("{") :]).action == "reject_all"
+
+
+def test_a_url_option_makes_a_sql_store(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'receipts.db'}"
+    middleware = WsgiMiddleware(page_app, receipts=url)
+    try:
+        assert isinstance(middleware.recorder.sink, SQLReceipts)
+        Client(middleware).post(
+            "/_consent", data=form("accept_all"), headers=HEADERS, base_url=ORIGIN
+        )
+        assert middleware.recorder.flush(10)
+        (receipt,) = middleware.recorder.sink.export()
+        assert receipt.action == "accept_all"
+    finally:
+        middleware.recorder.close(10)
+
+
+@pytest.mark.parametrize("value", [42, object(), "not a url"])
+def test_a_bad_receipts_option_names_itself(value: object) -> None:
+    for middleware in (WsgiMiddleware, AsgiMiddleware):
+        with pytest.raises(ConfigurationError) as raised:
+            middleware(page_app, receipts=value)  # type: ignore[arg-type]
+        assert raised.value.setting == "receipts"
+
+
+# -- ASGI lifespan: flushed before the server hears the app is done -----------------------
+
+
+class FlushRecorded(MemoryReceipts):
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+
+    def flush(self, timeout: float | None = None) -> bool:
+        self.events.append(f"flush {len(self)}")
+        return True
+
+
+def lifespan_run(app: Any, events: list[str]) -> None:
+    incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(incoming)
+
+    async def send(message: dict[str, Any]) -> None:
+        events.append(message["type"])
+
+    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+
+
+async def lifespan_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        else:
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def test_lifespan_shutdown_flushes_the_receipts_first() -> None:
+    events: list[str] = []
+    store = FlushRecorded(events)
+    app = AsgiMiddleware(lifespan_app, receipts=store)
+    store.submit(receipt_of(post(endpoint(), form("accept_all"))))
+    lifespan_run(app, events)
+    assert events == ["lifespan.startup.complete", "flush 1", "lifespan.shutdown.complete"]
+
+
+def test_a_failing_flush_does_not_stop_the_shutdown(caplog: pytest.LogCaptureFixture) -> None:
+    class Raising(MemoryReceipts):
+        def flush(self, timeout: float | None = None) -> bool:
+            raise RuntimeError("no")
+
+    events: list[str] = []
+    with caplog.at_level(logging.ERROR, logger="consentware"):
+        lifespan_run(AsgiMiddleware(lifespan_app, receipts=Raising()), events)
+    assert events == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert "could not flush the receipts" in caplog.text
