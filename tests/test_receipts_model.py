@@ -351,13 +351,16 @@ def _fields(receipt: Receipt) -> dict[str, Any]:
     return fields
 
 
-def test_the_package_and_its_command_import_without_sqlalchemy() -> None:
+def test_the_package_its_command_and_the_middlewares_import_without_sqlalchemy() -> None:
     import subprocess
     import sys
 
     code = (
         "import sys; sys.modules['sqlalchemy'] = None\n"
         "import consentware.receipts as r\n"
+        "import consentware.cli, consentware.wsgi, consentware.asgi\n"
+        "consentware.wsgi.ConsentMiddleware(None).recorder.sink\n"
+        "assert consentware.cli.main(['receipts', '--db', 'sqlite://', 'find', 'x']) == 2\n"
         "r.LogReceipts().submit\n"
         "try:\n"
         "    r.SQLReceipts\n"
