@@ -26,6 +26,8 @@ middleware or view (sessions, CSRF, messages, ...) are covered::
         # "receipts": "sqlite:///consent-receipts.db",   # proof of consent: a SQLAlchemy URL,
         #                                # a receipt sink or its dotted path; default: JSON
         #                                # lines on the logger consentware.receipts
+        # "receipts_database": "receipts",   # the DATABASES alias holding that table, for the
+        #                                # admin listing (consentware.receipts.django_admin)
         # "policy": "cookies.toml",      # instead of the schema keys: a TOML path or a Policy
     }
 
@@ -86,7 +88,16 @@ __all__ = ["ConsentMiddleware", "DjangoConsentConfig", "context_processor", "loa
 
 logger = logging.getLogger("consentware")
 
-_OPTION_KEYS: Final = ("secret_key", "on_report", "policy", "prefix", "inject_banner", "receipts")
+_OPTION_KEYS: Final = (
+    "secret_key",
+    "on_report",
+    "policy",
+    "prefix",
+    "inject_banner",
+    "receipts",
+    # Read by the receipts' admin listing (consentware.receipts.django_admin), not here.
+    "receipts_database",
+)
 _UNSET: Any = object()
 
 # Django's own cookies: (setting of the name, default name, the middleware that sets it).
