@@ -25,9 +25,7 @@ from tests.support.receipts import START, make_receipt, rows
 MakeStore = Callable[..., SQLReceipts]
 
 
-@pytest.fixture
-def filled(make_store: MakeStore, store_url: str) -> tuple[str, list[Receipt]]:
-    store = make_store()
+def fill(store: SQLReceipts) -> list[Receipt]:
     receipts = [
         make_receipt(n, consent_id=("alice", "bob")[n % 2], recorded_at=START + timedelta(days=n))
         for n in range(10)
@@ -35,7 +33,25 @@ def filled(make_store: MakeStore, store_url: str) -> tuple[str, list[Receipt]]:
     for receipt in receipts:
         store.submit(receipt)
     assert store.flush(10)
-    return store_url, receipts
+    return receipts
+
+
+@pytest.fixture
+def filled(make_store: MakeStore, store_url: str) -> tuple[str, list[Receipt]]:
+    """A store on each backend, with ten receipts of two visitors."""
+    return store_url, fill(make_store())
+
+
+@pytest.fixture
+def filled_sqlite(tmp_path: Path) -> Iterator[tuple[str, list[Receipt]]]:
+    """The same on SQLite alone, for the commands run in a process of their own (the backend
+    is the in-process tests' concern)."""
+    url = f"sqlite:///{tmp_path / 'receipts.db'}"
+    store = SQLReceipts(url, spool_path=tmp_path / "receipts.spool")
+    try:
+        yield url, fill(store)
+    finally:
+        store.close(10)
 
 
 @dataclass
@@ -214,8 +230,8 @@ def test_an_unreachable_database_exits_3(
         postgres_server.start()
 
 
-def test_python_dash_m(filled: tuple[str, list[Receipt]]) -> None:
-    url, receipts = filled
+def test_python_dash_m(filled_sqlite: tuple[str, list[Receipt]]) -> None:
+    url, receipts = filled_sqlite
     env = {**os.environ, "CONSENTWARE_RECEIPTS_DB": url}
     done = subprocess.run(
         [sys.executable, "-m", "consentware.receipts", "export", "--format", "jsonl"],
@@ -240,8 +256,8 @@ def test_python_dash_m(filled: tuple[str, list[Receipt]]) -> None:
     assert "usage: python -m consentware.receipts" in helped.stdout
 
 
-def test_the_console_script(filled: tuple[str, list[Receipt]]) -> None:
-    url, receipts = filled
+def test_the_console_script(filled_sqlite: tuple[str, list[Receipt]]) -> None:
+    url, receipts = filled_sqlite
     script = shutil.which("consentware", path=str(Path(sys.executable).parent))
     assert script is not None, "pip install -e . installs the consentware script"
     done = subprocess.run(
