@@ -6,6 +6,8 @@ add one, write those next to the code it drives and list it in :data:`SUBCOMMAND
 
 Example::
 
+    consentware audit 'examples.demo:create_app()' --format json
+    consentware policy check cookies.toml
     consentware receipts --db sqlite:///consent-receipts.db find mQ3x0Yb2vTq8LrZc
     consentware receipts --help
 """
@@ -18,7 +20,9 @@ from collections.abc import Callable, Sequence
 from typing import Final, NamedTuple
 
 from . import __version__
+from .audit import cli as audit_cli
 from .receipts import cli as receipts_cli
+from .web import cli as policy_cli
 
 __all__ = ["SUBCOMMANDS", "Subcommand", "build_parser", "main"]
 
@@ -34,6 +38,18 @@ class Subcommand(NamedTuple):
 
 SUBCOMMANDS: Final = (
     Subcommand(
+        "audit",
+        "prove what a site stores under each consent state (exit 1 on a finding)",
+        audit_cli.add_arguments,
+        audit_cli.run,
+    ),
+    Subcommand(
+        "policy",
+        "render a cookie policy page, or check a policy file",
+        policy_cli.add_arguments,
+        policy_cli.run,
+    ),
+    Subcommand(
         "receipts",
         "find, export and prune consent receipts (proof of consent)",
         receipts_cli.add_arguments,
@@ -42,10 +58,25 @@ SUBCOMMANDS: Final = (
 )
 
 
+EPILOG: Final = """\
+examples:
+  consentware audit 'examples.demo:create_app()'
+  consentware audit http://127.0.0.1:8000 --crawl 20 --format html --output audit.html
+  consentware policy check cookies.toml
+  consentware policy render --format md cookies.toml
+  consentware receipts --db sqlite:///consent-receipts.db find mQ3x0Yb2vTq8LrZc
+  consentware COMMAND --help
+
+exit status: 0 done (an audit: clean), 1 an audit's findings, 2 usage error."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``consentware`` parser with every subcommand of :data:`SUBCOMMANDS`."""
     parser = argparse.ArgumentParser(
-        prog="consentware", description="Server-side cookie consent: the command line."
+        prog="consentware",
+        description="Server-side cookie consent: the command line.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"consentware {__version__}")
     commands = parser.add_subparsers(dest="subcommand", metavar="COMMAND", required=True)

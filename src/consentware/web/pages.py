@@ -96,7 +96,10 @@ def _purpose_text(purpose: str, duration: str) -> str:
 
 
 def policy_document(policy: Policy) -> dict[str, Any]:
-    """The policy page's content as data (``?format=json``)."""
+    """The policy page's content as data (``?format=json``).
+
+    ``rules`` is the registry in the policy schema (``Policy.from_dict`` reads it back).
+    """
     settings = policy.consent_cookie
     return {
         "revision": settings.revision,
@@ -126,6 +129,24 @@ def policy_document(policy: Policy) -> dict[str, Any]:
             }
             for category in policy.categories.values()
         ],
+        # The registry itself, in the policy schema, so that a tool (consentware audit) can
+        # match cookie names as the middleware does: the rows above show names for people.
+        "unknown_cookies": policy.unknown_cookies,
+        "rules": [_rule_document(rule) for rule in policy.rules],
+    }
+
+
+def _rule_document(rule: CookieRule) -> dict[str, Any]:
+    return {
+        "name": rule.pattern,
+        "category": rule.category,
+        "provider": rule.provider,
+        "function": rule.function,
+        "purpose": rule.purpose,
+        "duration": rule.duration,
+        "domains": list(rule.domains),
+        "path": rule.path,
+        "partitioned": rule.partitioned,
     }
 
 
