@@ -267,3 +267,33 @@ def test_django_in_process_through_python_m_consentware() -> None:
     assert document["audit"]["driver"] == "wsgi"
     names = {c["name"] for c in document["cookies"]}
     assert "cookies_preferences" in names
+
+
+def test_the_demo_in_process_reports_each_cookie_per_state() -> None:
+    # `consentware audit 'examples.demo:create_app()'`: the demo's Set-Cookie lines, each in
+    # the states that grant it. Its page script's demo_layout needs the browser (see
+    # tests/test_audit_browser.py::test_the_demo_audits_itself).
+    code, document = audit_json("examples.demo:create_app()", "--crawl", "5")
+    assert code == 0
+    assert document["states"] == [
+        "none",
+        "reject",
+        "only:statistical",
+        "only:first_party",
+        "only:third_party",
+        "all",
+        "gpc",
+    ]
+    assert document["pages"] == ["/", "/article"]
+    assert document["unreached_states"] == []
+    assert document["summary"] == {"cookies": 6, "violations": 0, "undeclared": 0}
+    seen = {c["name"]: c["seen_in"] for c in document["cookies"]}
+    assert seen == {
+        "sessionid": document["states"],
+        "cookies_preferences": document["states"][1:],
+        "_ga": ["only:statistical", "all", "gpc"],
+        "_ga_DEMO42": ["only:statistical", "all", "gpc"],
+        "demo_theme": ["only:first_party", "all", "gpc"],
+        "_fbp": ["only:third_party", "all"],  # Sec-GPC: 1 refuses advertising
+    }
+    assert {tuple(c["set_by"]) for c in document["cookies"]} == {("http",)}
