@@ -297,3 +297,27 @@ def test_the_demo_in_process_reports_each_cookie_per_state() -> None:
         "_fbp": ["only:third_party", "all"],  # Sec-GPC: 1 refuses advertising
     }
     assert {tuple(c["set_by"]) for c in document["cookies"]} == {("http",)}
+
+
+def test_a_draft_extends_the_framework_presets_that_declare_the_frameworks_cookies(
+    tmp_path: Path,
+) -> None:
+    if getattr(Policy, "presets", None) is None:
+        pytest.skip("this consentware has no built-in presets (Policy.presets)")
+    target = "tests.support.audit_apps:flask_like_wsgi"
+    result = run_audit(AuditOptions(target=target, states="none"))
+    assert result.summary["undeclared"] == 3
+    from consentware.audit import draft_policy
+
+    draft = tmp_path / "draft.toml"
+    draft.write_text(draft_policy(result), encoding="utf-8")
+    text = draft.read_text(encoding="utf-8")
+    assert 'extends = ["flask-login", "flask"]' in text  # session is Flask's under WSGI
+    assert 'name = "session"' not in text
+    assert 'name = "remember_token"' not in text
+    assert 'name = "_ga"' in text  # not a framework's: written out, for review
+    policy = Policy.from_toml(draft)
+    assert policy.category_of("session") == "necessary"
+    assert policy.category_of("remember_token") == "necessary"
+    again = run_audit(AuditOptions(target=target, states="none"), policy_path=draft)
+    assert again.summary["undeclared"] == 0

@@ -134,3 +134,17 @@ unguarded_asgi = _asgi(False)
 guarded_wsgi = WsgiConsent(_wsgi(False), POLICY)
 guarded_asgi = AsgiConsent(_asgi(False), POLICY)
 script_tracker = WsgiConsent(_wsgi(True), POLICY)
+
+
+def flask_like_wsgi(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """An unguarded app setting Flask's and Flask-Login's own cookies, and ``_ga``."""
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Set-Cookie", "session=eyJ1Ijo0Mn0; Path=/; HttpOnly"),
+            ("Set-Cookie", "remember_token=42|abc; Path=/; Max-Age=31536000; HttpOnly"),
+            ("Set-Cookie", "_ga=GA1.1.1.1; Path=/; Max-Age=63072000"),
+        ],
+    )
+    return [b"<!doctype html><title>Flask-like</title><p>Hello"]

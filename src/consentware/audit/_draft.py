@@ -13,6 +13,12 @@ find no undeclared cookie. It is a draft: each line a person must decide on carr
 A missing category is added (``statistics``, ``advertising`` with ``gpc_opt_out``,
 ``preferences``). A name that is not a valid cookie token is declared as an exact ``re:`` rule.
 
+Where the built-in presets exist (``Policy.presets()``), a framework's own cookies found
+undeclared are not written out rule by rule: the draft says ``extends = [...]`` with the
+framework presets that declare them (``django``, ``flask``, ``flask-login``, ``starlette``,
+``datasette``; ``session`` is Flask's under WSGI and Starlette's under ASGI). The existing
+policy's rules and categories are written out in full, whatever presets they came from.
+
 Example::
 
     Path("cookies.draft.toml").write_text(draft_policy(result))
@@ -88,6 +94,11 @@ class _Entry:
     heading: list[str] = field(default_factory=list)
 
 
+#: The framework presets a draft may extend, and the driver a shared cookie name implies.
+_FRAMEWORK_PRESETS: Final = ("django", "flask-login", "datasette", "flask", "starlette")
+_DRIVER_PRESET: Final = {"wsgi": "flask", "asgi": "starlette"}
+
+
 def draft_policy(result: AuditResult, *, now: datetime | None = None) -> str:
     """The draft policy's TOML text for ``result`` (see the module docstring)."""
     policy = result.policy
@@ -95,9 +106,11 @@ def draft_policy(result: AuditResult, *, now: datetime | None = None) -> str:
     added: dict[str, _Role] = {}
     kept = [_kept(rule) for rule in (policy.rules if policy is not None else ())]
     patterns = {entry.fields["name"] for entry in kept}
+    undeclared = [finding for finding in result.cookies if not finding.declared]
+    extends, by_preset = _framework_presets(undeclared, result.run.driver)
     new: list[_Entry] = []
-    for finding in result.cookies:
-        if finding.declared:
+    for finding in undeclared:
+        if finding.name in by_preset:
             continue
         entry = _new_entry(finding, categories, added)
         if entry.fields["name"] in patterns:
@@ -113,6 +126,14 @@ def draft_policy(result: AuditResult, *, now: datetime | None = None) -> str:
         "declared.",
         "",
     ]
+    if extends:
+        lines += [
+            "# REVIEW: the framework presets declare "
+            + ", ".join(f"{name} ({preset})" for name, preset in sorted(by_preset.items()))
+            + " as necessary",
+            f"extends = {_toml(extends)}",
+            "",
+        ]
     lines += _top(policy)
     lines += _categories(categories, added)
     if kept:
@@ -124,6 +145,37 @@ def draft_policy(result: AuditResult, *, now: datetime | None = None) -> str:
         for entry in new:
             lines += _entry(entry)
     return "\n".join(lines) + "\n"
+
+
+def _framework_presets(
+    undeclared: Iterable[CookieFinding], driver: str
+) -> tuple[list[str], dict[str, str]]:
+    """The framework presets that declare some of ``undeclared``, and which name each took.
+
+    Empty where this consentware has no presets (``Policy.presets()``).
+    """
+    listing = getattr(Policy, "presets", None)
+    if listing is None:
+        return [], {}
+    available = set(listing())
+    loaded = {
+        name: Policy.from_dict({"extends": [name]})
+        for name in _FRAMEWORK_PRESETS
+        if name in available
+    }
+    extends: list[str] = []
+    by_preset: dict[str, str] = {}
+    for finding in undeclared:
+        matching = [name for name, preset in loaded.items() if preset.match(finding.name)]
+        if not matching:
+            continue
+        preferred = _DRIVER_PRESET.get(driver)
+        chosen = preferred if preferred in matching else matching[0]
+        assert chosen is not None
+        by_preset[finding.name] = chosen
+        if chosen not in extends:
+            extends.append(chosen)
+    return extends, by_preset
 
 
 def _top(policy: Policy | None) -> list[str]:
