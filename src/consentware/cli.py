@@ -19,10 +19,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Final, NamedTuple
 
-from . import __version__
+from . import __version__, policy_cli
 from .audit import cli as audit_cli
 from .receipts import cli as receipts_cli
-from .web import cli as policy_cli
 
 __all__ = ["SUBCOMMANDS", "Subcommand", "build_parser", "main"]
 

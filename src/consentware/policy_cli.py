@@ -20,12 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from ..core.codec import ConsentCookie
-from ..core.policy import NECESSARY, Policy
-from .pages import policy_document, policy_markdown, policy_page
+from .core.codec import ConsentCookie
+from .core.policy import NECESSARY, Policy
+from .web.pages import policy_document, policy_markdown, policy_page
 
 if TYPE_CHECKING:
-    from ..audit import CookieDatabase
+    from .audit import CookieDatabase
 
 __all__ = ["EXIT_USAGE", "add_arguments", "explain_policy", "policy_warnings", "run"]
 
@@ -138,7 +138,7 @@ def _check(args: argparse.Namespace) -> int:
     loaded = _load(args.file)
     database = None
     if args.cookie_database is not None:
-        from ..audit import UsageError, load_database
+        from .audit import UsageError, load_database
 
         try:
             database = load_database(args.cookie_database)
