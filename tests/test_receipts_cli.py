@@ -92,7 +92,7 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
 
 
 def test_receipts_is_a_subcommand_of_consentware() -> None:
-    assert [s.name for s in cli.SUBCOMMANDS] == ["receipts"]
+    assert [s.name for s in cli.SUBCOMMANDS] == ["audit", "policy", "receipts"]
     result = invoke("--help")
     assert result.exit_code == 0
     for command in ("find", "export", "prune", "replay"):
