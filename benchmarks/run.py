@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import _scenarios as scenarios
+from . import receipts as receipts_bench
 from ._harness import (
     Samples,
     cpu_model,
@@ -781,6 +782,28 @@ def write(report: Report, started: float, quick: bool) -> Path:
     return out
 
 
+def receipts(report: Report, quick: bool) -> None:
+    """The consent route at 200 concurrent posts with and without receipts (its own module:
+    server processes per receipt sink, a PostgreSQL row when a server is installed)."""
+    result = receipts_bench.run(quick=quick, postgres_url="auto")
+    setup = env("sqlalchemy", "psycopg", "uvicorn", "werkzeug")
+    for verdict in result.verdicts:
+        ratio = med(verdict.ratios)
+        report.targets.append(
+            Target(
+                verdict.row,
+                fmt_ratio(verdict.ratios),
+                f"≤ {receipts_bench.TARGET}",
+                verdict.met,
+                setup,
+                ""
+                if verdict.met
+                else f"misses by {ratio - receipts_bench.TARGET:.2f}; see the Receipts section",
+            )
+        )
+    report.sections.append(result.section)
+
+
 ANALYSIS = """## Where the time goes, and why some targets are missed
 
 The profiles above (one per row that misses) show the same picture:
@@ -827,7 +850,7 @@ The profiles above (one per row that misses) show the same picture:
 """
 
 
-SECTIONS = ("inprocess", "registry", "memory", "django", "server")
+SECTIONS = ("inprocess", "registry", "memory", "django", "server", "receipts")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -844,6 +867,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": lambda: memory(report, 3 if args.quick else 6),
         "django": lambda: django(report, 8 if args.quick else 40),
         "server": lambda: server(report, 2 if args.quick else 8, 2 if args.quick else 5),
+        "receipts": lambda: receipts(report, args.quick),
     }
     for name in args.only:
         step_started = time.monotonic()

@@ -251,3 +251,19 @@ def test_the_mounted_policy_page_links_back_under_the_mount(kind: str) -> None:
     answer = call(kind, middleware(kind), "GET", "/_consent/policy", root_path="/shop")
     assert answer.status == 200
     assert 'href="/shop/"' in answer.body.decode()
+
+
+def test_the_json_page_carries_the_registry_in_the_policy_schema() -> None:
+    # consentware audit matches a live site's cookies with these rules.
+    policy = Policy.default()
+    document = policy_document(policy)
+    assert document["unknown_cookies"] == "block"
+    assert [rule["name"] for rule in document["rules"]] == [r.pattern for r in policy.rules]
+    again = Policy.from_dict(
+        {
+            "cookies": document["rules"],
+            "categories": {c["name"]: {"title": c["title"]} for c in document["categories"]},
+        }
+    )
+    for name in ("_ga", "_ga_X1", "_gat_UA", "sessionid", "_fbp", "unknown"):
+        assert again.category_of(name) == policy.category_of(name)

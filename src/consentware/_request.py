@@ -30,6 +30,7 @@ from .core.enforcer import Enforcer
 from .core.errors import ConfigurationError
 from .core.policy import NECESSARY, CookieRule, Policy
 from .core.state import ENVIRON_KEY, POLICY_KEY, ConsentState
+from .receipts import LogReceipts, ReceiptRecorder, ReceiptSink
 from .web.endpoint import ConsentEndpoint
 from .web.messages import DEFAULT_PREFIX, PREFIX_KEY, EndpointRequest, routes_url
 from .web.texts import catalog, framework_texts
@@ -43,6 +44,8 @@ __all__ = [
     "blank_view",
     "django_view",
     "publish",
+    "receipt_sink",
+    "signing_key",
     "warn_undeclared",
     "with_framework_cookies",
     "wsgi_view",
@@ -114,6 +117,7 @@ class RequestView:
             body=body,
             accept_language=header("accept-language"),
             language=language,
+            user_agent=header("user-agent"),
         )
 
 
@@ -251,7 +255,11 @@ class Omitted:
 OMITTED: Final = Omitted()
 
 #: The options every middleware takes, beside the app.
-OPTIONS: Final = ("policy", "secret_key", "on_report", "prefix", "inject_banner")
+OPTIONS: Final = ("policy", "secret_key", "on_report", "prefix", "inject_banner", "receipts")
+
+#: What the ``receipts`` option takes: a sink, a SQLAlchemy URL (a :class:`SQLReceipts` on it),
+#: or ``None`` (JSON lines on the logger ``consentware.receipts``).
+ReceiptsOption = ReceiptSink | str | None
 
 
 class Settings:
@@ -261,7 +269,9 @@ class Settings:
     means the same everywhere and a wrong one says the same thing: a
     :class:`~consentware.ConfigurationError` naming it, or a :class:`~consentware.PolicyError`.
     ``policy`` may be a :class:`~consentware.Policy`, a dict in its schema, the path of a TOML
-    file, or ``None`` for :meth:`Policy.default`.
+    file, or ``None`` for :meth:`Policy.default`. ``receipts`` is where the consent route's
+    receipts go (:data:`ReceiptsOption`); :attr:`recorder` is what the adapters hand them to,
+    its user-agent hashes keyed with the key that signs the consent cookie.
     """
 
     def __init__(
@@ -272,6 +282,7 @@ class Settings:
         on_report: ReportCallback | None = None,
         prefix: str = DEFAULT_PREFIX,
         inject_banner: bool = False,
+        receipts: ReceiptsOption = None,
     ) -> None:
         self.policy = Policy.load(policy)
         if isinstance(secret_key, Omitted):
@@ -298,13 +309,47 @@ class Settings:
         # The policy's own words (texts, languages) are checked now, not on a first banner.
         catalog(self.policy)
         self.enforcer = Enforcer(self.policy, secret_key)
-        self.endpoint = ConsentEndpoint(self.enforcer, prefix)
+        self.recorder = ReceiptRecorder(
+            receipt_sink(receipts), user_agent_key=signing_key(secret_key)
+        )
+        self.endpoint = ConsentEndpoint(self.enforcer, prefix, receipts=self.recorder.builder)
         self.on_report = on_report
         self.inject_banner = inject_banner
 
     def skipped_banner(self, reason: str) -> None:
         """Say once why a page that should carry the banner did not get it."""
         self.enforcer.warnings.once("inject", reason, reason)
+
+
+def receipt_sink(value: object) -> ReceiptSink:
+    """The sink the ``receipts`` option names; a :class:`ConfigurationError` naming the option
+    for anything else."""
+    if value is None:
+        return LogReceipts()
+    if isinstance(value, str):
+        try:
+            from .receipts import SQLReceipts
+
+            return SQLReceipts(value)
+        except Exception as error:
+            raise ConfigurationError(
+                f"expected a SQLAlchemy URL such as 'sqlite:///consent-receipts.db': {error}",
+                setting="receipts",
+            ) from error
+    if isinstance(value, ReceiptSink):
+        return value
+    raise ConfigurationError(
+        f"expected a receipt sink (submit, flush, close), a SQLAlchemy URL or None, got "
+        f"{value!r:.80}",
+        setting="receipts",
+    )
+
+
+def signing_key(secret_key: SecretKey) -> str | bytes | None:
+    """The key that signs new consent cookies (the last of a rotation list), or ``None``."""
+    if isinstance(secret_key, str | bytes) or secret_key is None:
+        return secret_key
+    return secret_key[-1] if secret_key else None
 
 
 def publish(

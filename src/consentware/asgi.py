@@ -4,7 +4,9 @@ It reads the visitor's consent from the request's ``Cookie`` headers, puts a
 :class:`~consentware.ConsentState` at ``scope["consentware.consent"]``, behind
 :func:`consentware.get_consent` and, in Starlette, at ``request.state.consent``, then filters
 the headers of ``http.response.start``, ``websocket.accept`` and
-``websocket.http.response.start``. Body messages pass at once; nothing is buffered.
+``websocket.http.response.start``. Body messages pass at once; nothing is buffered. At the
+lifespan's ``shutdown`` the consent receipts still on their way are flushed before the server
+hears that the app is done.
 
 It is not a ``BaseHTTPMiddleware``: that costs a task per request and breaks streaming and
 context variables.
@@ -28,13 +30,23 @@ from typing import Any
 
 from ._apply import decide_byte_headers
 from ._boundary import read_headers
-from ._request import OMITTED, Omitted, RequestView, Settings, asgi_view, blank_view, publish
+from ._request import (
+    OMITTED,
+    Omitted,
+    ReceiptsOption,
+    RequestView,
+    Settings,
+    asgi_view,
+    blank_view,
+    publish,
+)
 from .core._log import WarnOnce, log_safely
 from .core.codec import SecretKey
 from .core.decision import ReportCallback
 from .core.exchange import Exchange
 from .core.policy import Policy
 from .core.state import ConsentState
+from .receipts import EXIT_TIMEOUT, ReceiptRecorder
 from .web.banner import (
     inject,
     injection_point,
@@ -77,6 +89,10 @@ class ConsentMiddleware(Settings):
     :param on_report: called with a :class:`~consentware.Report` for every response.
     :param prefix: where the consent routes are served (a path under it never reaches the
         app): ``POST`` to give or withdraw consent, the policy page, the banner's assets.
+    :param receipts: where the proof of each consent change goes: a receipt sink such as
+        :class:`~consentware.receipts.SQLReceipts`, a SQLAlchemy URL (a ``SQLReceipts`` on
+        it), or ``None`` for JSON lines on the logger ``consentware.receipts``. Receipts are
+        handed over without waiting on any database (docs/receipts.md).
     :param inject_banner: put the banner before ``</body>`` of uncompressed ``text/html``
         responses sent in one body message, to visitors who have not chosen yet.
     """
@@ -90,6 +106,7 @@ class ConsentMiddleware(Settings):
         on_report: ReportCallback | None = None,
         prefix: str = DEFAULT_PREFIX,
         inject_banner: bool = False,
+        receipts: ReceiptsOption = None,
     ) -> None:
         super().__init__(
             policy,
@@ -97,11 +114,14 @@ class ConsentMiddleware(Settings):
             on_report=on_report,
             prefix=prefix,
             inject_banner=inject_banner,
+            receipts=receipts,
         )
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            if scope["type"] == "lifespan":
+                send = _LifespanSend(send, self.recorder)
             await self.app(scope, receive, send)
             return
         if "session" in scope:
@@ -126,6 +146,8 @@ class ConsentMiddleware(Settings):
                 return  # the client went away
             body = read
         response = self.endpoint.respond(view.endpoint_request(body), exchange)
+        if response.receipt is not None:
+            self.recorder.submit(response.receipt)
         # ASGI wants header names lowercased: a middleware outside (Starlette's GZipMiddleware)
         # edits "content-length" and would leave a capitalised copy beside its own.
         original = [(_to_latin1(n.lower()), _to_latin1(v)) for n, v in response.headers]
@@ -171,6 +193,31 @@ class ConsentMiddleware(Settings):
         else:
             scope["state"] = {"consent": state}
         return view, exchange
+
+
+class _LifespanSend:
+    """The lifespan's ``send``: the receipts are flushed before the app says it shut down (the
+    server may end the process right after). An app without a lifespan leaves them to the
+    exit hook."""
+
+    __slots__ = ("recorder", "send")
+
+    def __init__(self, send: Send, recorder: ReceiptRecorder) -> None:
+        self.send = send
+        self.recorder = recorder
+
+    async def __call__(self, message: Message) -> None:
+        if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+            try:
+                if not await self.recorder.aflush(EXIT_TIMEOUT):
+                    log_safely(
+                        logging.WARNING,
+                        "consentware: not every receipt was stored at shutdown (SQLReceipts "
+                        "keeps the rest in its spool, replayed on the next start)",
+                    )
+            except Exception:
+                log_safely(logging.ERROR, "consentware could not flush the receipts", exc_info=True)
+        await self.send(message)
 
 
 class _ConsentSend:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._apply import decide_text_headers
 from ._boundary import checked_status
-from ._request import OMITTED, Omitted, RequestView, Settings, publish, wsgi_view
+from ._request import OMITTED, Omitted, ReceiptsOption, RequestView, Settings, publish, wsgi_view
 from .core.codec import SecretKey
 from .core.decision import ReportCallback
 from .core.exchange import Exchange
@@ -58,6 +58,10 @@ class ConsentMiddleware(Settings):
     :param on_report: called with a :class:`~consentware.Report` for every response.
     :param prefix: where the consent routes are served (``PATH_INFO`` under it never reaches
         the app): ``POST`` to give or withdraw consent, the policy page, the banner's assets.
+    :param receipts: where the proof of each consent change goes: a receipt sink such as
+        :class:`~consentware.receipts.SQLReceipts`, a SQLAlchemy URL (a ``SQLReceipts`` on
+        it), or ``None`` for JSON lines on the logger ``consentware.receipts``. Receipts are
+        handed over without waiting on any database (docs/receipts.md).
     :param inject_banner: put the banner before ``</body>`` of small, uncompressed
         ``text/html`` responses to visitors who have not chosen yet.
     """
@@ -71,6 +75,7 @@ class ConsentMiddleware(Settings):
         on_report: ReportCallback | None = None,
         prefix: str = DEFAULT_PREFIX,
         inject_banner: bool = False,
+        receipts: ReceiptsOption = None,
     ) -> None:
         super().__init__(
             policy,
@@ -78,6 +83,7 @@ class ConsentMiddleware(Settings):
             on_report=on_report,
             prefix=prefix,
             inject_banner=inject_banner,
+            receipts=receipts,
         )
         self.app = app
 
@@ -126,6 +132,8 @@ class ConsentMiddleware(Settings):
             limit = 0  # PEP 3333: without a length, reading may block on the client.
         request = view.endpoint_request(_read_body(environ, limit) if limit else b"")
         response = self.endpoint.respond(request, exchange)
+        if response.receipt is not None:
+            self.recorder.submit(response.receipt)
         headers = decide_text_headers(
             response.exchange or exchange, response.headers, self.on_report
         )

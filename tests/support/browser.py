@@ -27,14 +27,17 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def launch_chromium() -> Iterator[Any]:
-    """A running headless Chromium (a Playwright ``Browser``), closed on exit."""
+def launch_chromium(*extra_args: str) -> Iterator[Any]:
+    """A running headless Chromium (a Playwright ``Browser``), closed on exit.
+
+    ``extra_args`` are more command-line flags, such as ``--host-resolver-rules=...``.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
         )
         try:
             yield browser

@@ -220,7 +220,14 @@ class Enforcer:
                 common = {k: v for k, v in common.items() if recorded.get(k) == v}
         return common or {}
 
-    def consent_value(self, granted: Iterable[str], cookie_header: str | None) -> str:
+    def consent_value(
+        self,
+        granted: Iterable[str],
+        cookie_header: str | None,
+        *,
+        now: float | None = None,
+        consent_id: str | None = None,
+    ) -> str:
         """The consent cookie value for a choice the visitor just made in consentware's banner.
 
         The value supersedes every other consent manager's decision the request carries
@@ -228,12 +235,12 @@ class Enforcer:
         must not hold it to what they chose earlier elsewhere. The other manager's decision
         counts again as soon as it changes. Raises :class:`ValueError` for an unknown category.
         """
+        now = self.clock() if now is None else now
         if not self._sources:
-            return self.codec.dumps(granted)
-        now = self.clock()
+            return self.codec.dumps(granted, now=now, consent_id=consent_id)
         reading = read_foreign(self._sources, cookie_header, now)
         supersedes = {decision.name: decision.fingerprint for decision in reading.decisions}
-        return self.codec.dumps(granted, now=now, supersedes=supersedes)
+        return self.codec.dumps(granted, now=now, consent_id=consent_id, supersedes=supersedes)
 
     def _least_consent(self, values: Sequence[str], gpc: bool, now: float | None) -> ConsentState:
         codec = self.codec

@@ -23,6 +23,11 @@ middleware or view (sessions, CSRF, messages, ...) are covered::
         # "on_report": "myapp.consent.log_report",   # a callable or its dotted path
         # "prefix": "/_consent",         # where the consent routes are served
         # "inject_banner": True,         # put the banner into HTML pages of undecided visitors
+        # "receipts": "sqlite:///consent-receipts.db",   # proof of consent: a SQLAlchemy URL,
+        #                                # a receipt sink or its dotted path; default: JSON
+        #                                # lines on the logger consentware.receipts
+        # "receipts_database": "receipts",   # the DATABASES alias holding that table, for the
+        #                                # admin listing (consentware.receipts.django_admin)
         # "policy": "cookies.toml",      # instead of the schema keys: a TOML path or a Policy
     }
 
@@ -45,7 +50,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -58,6 +63,7 @@ from django.utils.module_loading import import_string
 
 from .._apply import decide_text_headers
 from .._request import (
+    ReceiptsOption,
     RequestView,
     Settings,
     django_view,
@@ -86,7 +92,16 @@ __all__ = ["ConsentMiddleware", "DjangoConsentConfig", "context_processor", "loa
 logger = logging.getLogger("consentware")
 
 _LOCALE_MIDDLEWARE: Final = "django.middleware.locale.LocaleMiddleware"
-_OPTION_KEYS: Final = ("secret_key", "on_report", "policy", "prefix", "inject_banner")
+_OPTION_KEYS: Final = (
+    "secret_key",
+    "on_report",
+    "policy",
+    "prefix",
+    "inject_banner",
+    "receipts",
+    # Read by the receipts' admin listing (consentware.receipts.django_admin), not here.
+    "receipts_database",
+)
 _UNSET: Any = object()
 
 # Django's own cookies: (setting of the name, default name, the middleware that sets it, what
@@ -123,6 +138,7 @@ class DjangoConsentConfig:
     on_report: ReportCallback | None
     prefix: str
     inject_banner: bool = False
+    receipts: ReceiptsOption = None
 
 
 def load_config() -> DjangoConsentConfig:
@@ -155,7 +171,18 @@ def load_config() -> DjangoConsentConfig:
     if not isinstance(inject_banner, bool):
         raise ImproperlyConfigured("settings.CONSENTWARE.inject_banner: expected true or false")
     prefix = str(options.get("prefix", DEFAULT_PREFIX))
-    return DjangoConsentConfig(policy, secret_key, on_report, prefix, inject_banner)
+    receipts = _receipts(options.get("receipts"))
+    return DjangoConsentConfig(policy, secret_key, on_report, prefix, inject_banner, receipts)
+
+
+def _receipts(value: Any) -> ReceiptsOption:
+    """A sink, a SQLAlchemy URL (it has ``://``), or the dotted path of a sink object."""
+    if isinstance(value, str) and "://" not in value:
+        try:
+            value = import_string(value)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"settings.CONSENTWARE.receipts: {exc}") from exc
+    return cast(ReceiptsOption, value)
 
 
 def _policy(value: Any, schema: Mapping[str, Any]) -> Policy:
@@ -192,6 +219,7 @@ class ConsentMiddleware:
                 on_report=self.config.on_report,
                 prefix=self.config.prefix,
                 inject_banner=self.config.inject_banner,
+                receipts=self.config.receipts,
             )
         except ValueError as exc:  # ConfigurationError, PolicyError: both name the key
             raise ImproperlyConfigured(f"settings.CONSENTWARE.{exc}") from exc
@@ -199,6 +227,7 @@ class ConsentMiddleware:
         self.enforcer = self.settings.enforcer
         self.endpoint = self.settings.endpoint
         self.on_report = self.settings.on_report
+        self.recorder = self.settings.recorder
         self._prefix = self.endpoint.prefix
         self._inject = self.config.inject_banner
         _warn_undeclared_django_cookies(self.policy)
@@ -278,6 +307,8 @@ class ConsentMiddleware:
     def _serve_endpoint(self, request: Any, exchange: Exchange) -> Any:
         """Answer a request under the prefix with the consent routes, as the adapters do."""
         answer = self.endpoint.respond(_endpoint_request(request), exchange)
+        if answer.receipt is not None:
+            self.recorder.submit(answer.receipt)
         headers = decide_text_headers(answer.exchange or exchange, answer.headers, self.on_report)
         response = HttpResponse(answer.body, status=answer.status)
         lines = [value for name, value in headers if name.lower() == "set-cookie"]

@@ -10,8 +10,10 @@ Routes:
 
 - ``POST {prefix}``: a form (``action=accept_all|reject_all|save``, ``category`` repeated,
   optional ``next``) answered ``303``, or JSON ``{"granted": [...]}`` answered ``200`` with
-  the new state. Writes the consent cookie and expires the held cookies of every refused
-  category. Cross-site requests get ``403`` and no cookie.
+  the new state. Writes the consent cookie (keeping the visitor's consent id) and expires the
+  held cookies of every refused category; the response carries the change's
+  :class:`~consentware.receipts.Receipt` for the adapter to record. Cross-site requests get
+  ``403``, no cookie and no receipt.
 - ``GET {prefix}``: the visitor's state and the categories, as JSON.
 - ``GET {prefix}/policy``: the cookie policy page (``?format=json`` and ``?format=md`` too).
 - ``GET {prefix}/banner.js`` and ``{prefix}/banner.css``: the banner's assets.
@@ -26,9 +28,8 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -39,13 +40,13 @@ from ..core.cookies import parse_cookie_pairs
 from ..core.enforcer import Enforcer
 from ..core.errors import ConfigurationError
 from ..core.exchange import Exchange
-from ..core.policy import NECESSARY
 from ..core.state import ConsentState
+from ..receipts import Receipt, ReceiptBuilder
 from . import pages
 from .banner import Asset, assets
+from .choice import Choice, read_form, read_json
 from .cross_site import cross_site_refusal
 from .messages import (
-    ACTIONS,
     DEFAULT_PREFIX,
     FORM_TYPE,
     JSON_TYPE,
@@ -54,22 +55,13 @@ from .messages import (
     NO_STORE,
     NOSNIFF,
     PREFIX_KEY,
-    REASON_BAD_ACTION,
     REASON_BAD_CONTENT_LENGTH,
-    REASON_BAD_GRANTED,
-    REASON_BODY_NOT_UTF8,
     REASON_CROSS_SITE,
     REASON_FAILED,
-    REASON_FORM_NOT_UTF8,
     REASON_MEDIA_TYPE,
-    REASON_NOT_AN_OBJECT,
     REASON_NOT_FOUND,
-    REASON_NOT_JSON,
     REASON_TOO_LARGE,
-    REASON_TOO_MANY_FIELDS,
-    REASON_UNKNOWN_CATEGORY,
     REASON_UNKNOWN_FORMAT,
-    REASON_UNKNOWN_KEY,
     SEE_OTHER,
     EndpointRequest,
     EndpointResponse,
@@ -84,6 +76,7 @@ from .messages import (
     shown,
     without_body,
 )
+from .proof import consent_id_for, page_of, policy_hash
 from .texts import catalog
 
 __all__ = [
@@ -132,13 +125,20 @@ def state_document(state: ConsentState, enforcer: Enforcer) -> dict[str, Any]:
 class ConsentEndpoint:
     """The consent routes for one enforcer (policy and key) under ``prefix``.
 
-    Build it once per middleware; :meth:`respond` is pure apart from the clock and the random
-    consent id, and safe to call from many threads.
+    Build it once per middleware; :meth:`respond` is pure apart from the enforcer's clock and
+    the random ids, and safe to call from many threads. ``receipts`` builds the receipt of each
+    consent change (by default one that hashes no user agent: give it the site's key).
     """
 
-    __slots__ = ("_assets", "enforcer", "prefix")
+    __slots__ = ("_assets", "_receipts", "enforcer", "policy_hash", "prefix")
 
-    def __init__(self, enforcer: Enforcer, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self,
+        enforcer: Enforcer,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        receipts: ReceiptBuilder | None = None,
+    ) -> None:
         if not prefix.startswith("/") or prefix.endswith("/") or len(prefix) < 2:
             raise ConfigurationError(
                 f"expected a path like '/_consent' (a leading /, no trailing /), got {prefix!r}",
@@ -147,6 +147,9 @@ class ConsentEndpoint:
         self.enforcer = enforcer
         self.prefix = prefix
         self._assets = assets()
+        self._receipts = receipts if receipts is not None else ReceiptBuilder()
+        #: The receipts' ``policy_hash``: what every visitor of this policy is shown.
+        self.policy_hash = policy_hash(enforcer.policy)
 
     def handles(self, path: str) -> bool:
         """Whether ``path`` is under the prefix (the adapter then answers without the app)."""
@@ -205,19 +208,19 @@ class ConsentEndpoint:
             raise RefusalError(413, REASON_TOO_LARGE)
         media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
         if media_type == FORM_TYPE:
-            granted, next_url = self._read_form(request.body)
+            choice = read_form(request.body, self.enforcer.policy)
         elif media_type == JSON_TYPE or media_type.endswith("+json"):
-            granted, next_url = self._read_json(request.body), None
+            choice = read_json(request.body, self.enforcer.policy)
         else:
             raise RefusalError(
                 415, REASON_MEDIA_TYPE.format(media_type=media_type or "no content type")
             )
-        new_exchange, set_cookie = self._record(granted, request, exchange)
-        if next_url is not None:
+        new_exchange, set_cookie, receipt = self._record(choice, request, exchange)
+        if choice.next_url is not None:
             return EndpointResponse(
                 303,
                 [
-                    ("Location", next_url),
+                    ("Location", choice.next_url),
                     ("Content-Type", "text/plain; charset=utf-8"),
                     ("Content-Length", str(len(SEE_OTHER))),
                     NO_STORE,
@@ -226,76 +229,35 @@ class ConsentEndpoint:
                 ],
                 SEE_OTHER,
                 new_exchange,
+                receipt,
             )
         response = json_response(
             200, state_document(new_exchange.state, self.enforcer), new_exchange
         )
         response.headers.append(("Set-Cookie", set_cookie))
-        return response
-
-    def _read_form(self, body: bytes) -> tuple[list[str], str]:
-        try:
-            text = body.decode("utf-8")
-            fields = parse_qsl(
-                text,
-                keep_blank_values=True,
-                strict_parsing=False,
-                errors="strict",
-                max_num_fields=MAX_FORM_FIELDS,
-                separator="&",
-            )
-        except UnicodeDecodeError:
-            raise RefusalError(400, REASON_FORM_NOT_UTF8) from None
-        except ValueError:
-            raise RefusalError(400, REASON_TOO_MANY_FIELDS) from None
-        actions = [value for key, value in fields if key == "action"]
-        if len(actions) != 1 or actions[0] not in ACTIONS:
-            raise RefusalError(400, REASON_BAD_ACTION)
-        nexts = [value for key, value in fields if key == "next"]
-        next_url = safe_next(nexts[0] if len(nexts) == 1 else None)
-        action = actions[0]
-        if action == "accept_all":
-            return list(self.enforcer.policy.optional_categories), next_url
-        if action == "reject_all":
-            return [], next_url
-        return self._known([value for key, value in fields if key == "category"]), next_url
-
-    def _read_json(self, body: bytes) -> list[str]:
-        try:
-            document = json.loads(body.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise RefusalError(400, REASON_BODY_NOT_UTF8) from None
-        except (ValueError, RecursionError):
-            raise RefusalError(400, REASON_NOT_JSON) from None
-        if not isinstance(document, dict):
-            raise RefusalError(400, REASON_NOT_AN_OBJECT)
-        for key in document:
-            if key != "granted":
-                raise RefusalError(400, REASON_UNKNOWN_KEY.format(key=shown(key)))
-        granted = document.get("granted")
-        if not isinstance(granted, list) or not all(isinstance(g, str) for g in granted):
-            raise RefusalError(400, REASON_BAD_GRANTED)
-        return self._known(granted)
-
-    def _known(self, names: Sequence[str]) -> list[str]:
-        categories = self.enforcer.policy.categories
-        for name in names:
-            if name not in categories:
-                raise RefusalError(400, REASON_UNKNOWN_CATEGORY.format(name=shown(name)))
-        return [name for name in dict.fromkeys(names) if name != NECESSARY]
+        return EndpointResponse(
+            response.status, response.headers, response.body, new_exchange, receipt
+        )
 
     def _record(
-        self, granted: Sequence[str], request: EndpointRequest, exchange: Exchange
-    ) -> tuple[Exchange, str]:
-        """The consent cookie line for ``granted``, and an exchange that reads that consent.
+        self, choice: Choice, request: EndpointRequest, exchange: Exchange
+    ) -> tuple[Exchange, str, Receipt | None]:
+        """The consent cookie line for the choice, an exchange that reads that consent, and
+        the choice's receipt.
 
         The new exchange sees the held cookies plus the new consent cookie (and no old copy of
-        it), so its decision expires exactly what the core expires for that consent.
+        it), so its decision expires exactly what the core expires for that consent. The
+        cookie keeps the visitor's consent id, so their receipts link up.
         """
         enforcer = self.enforcer
-        settings = enforcer.policy.consent_cookie
+        policy = enforcer.policy
+        settings = policy.consent_cookie
+        now = enforcer.clock()
+        consent_id = consent_id_for(exchange.source)
         # Supersedes the other consent managers' decisions the request carries (core/foreign.py).
-        value = enforcer.consent_value(granted, exchange.cookie_header)
+        value = enforcer.consent_value(
+            choice.granted, exchange.cookie_header, now=now, consent_id=consent_id
+        )
         set_cookie = dump_cookie(
             settings.name,
             value,
@@ -312,10 +274,23 @@ class ConsentEndpoint:
             if name != settings.name and _plain_name(name)
         )
         cookie_header = "; ".join([*(f"{name}=" for name in held), f"{settings.name}={value}"])
-        gpc = "1" if exchange.state.gpc else None
+        gpc = "1" if exchange.source.gpc else None
         recorded = enforcer.begin(cookie_header, gpc, path=exchange.path)
         recorded.writes_consent = True
-        return recorded, set_cookie
+        receipt = self._receipts.build(
+            consent_id=consent_id,
+            action=choice.action,
+            granted=choice.granted,
+            refused=[name for name in policy.optional_categories if name not in choice.granted],
+            revision=settings.revision,
+            policy_hash=self.policy_hash,
+            method=choice.method,
+            page=page_of(choice.page, request),
+            gpc=exchange.source.gpc,
+            user_agent=request.user_agent,
+            recorded_at=datetime.fromtimestamp(now, UTC),
+        )
+        return recorded, set_cookie, receipt
 
     # -- GET routes -------------------------------------------------------------------------
 

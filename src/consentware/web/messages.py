@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ..core.exchange import Exchange
+    from ..receipts import Receipt
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -83,7 +84,7 @@ class EndpointRequest:
     ``root_path`` is that mount point (WSGI ``SCRIPT_NAME``, ASGI ``root_path``), which every
     URL the pages write starts with. ``host`` is the ``Host`` header (or the server's name and
     port when the request had none); ``body`` holds at most ``MAX_BODY_BYTES + 1`` bytes, as
-    read by the adapter.
+    read by the adapter. ``user_agent`` is only ever hashed, into a consent receipt.
     """
 
     method: str
@@ -103,6 +104,7 @@ class EndpointRequest:
     accept_language: str | None = None
     #: The app's own choice of language, where its framework has one (Django).
     language: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +113,16 @@ class EndpointResponse:
 
     ``exchange`` is the one whose decision the adapter applies to ``headers`` (as for any
     response): after a consent change it reads the *new* consent, so the held cookies of every
-    category now refused are expired by the core's own rule.
+    category now refused are expired by the core's own rule. ``receipt`` is the proof of that
+    change, which the adapter hands to its recorder (off the request path); ``None`` on every
+    other answer.
     """
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes
     exchange: Exchange | None = field(default=None, compare=False)
+    receipt: Receipt | None = field(default=None, compare=False)
 
 
 def routes_url(root_path: str, prefix: str) -> str:

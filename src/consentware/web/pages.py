@@ -190,6 +190,24 @@ def policy_document(policy: Policy, language: str | None = None) -> dict[str, An
             }
             for category in policy.categories.values()
         ],
+        # The registry itself, in the policy schema, so that a tool (consentware audit) can
+        # match cookie names as the middleware does: the rows above show names for people.
+        "unknown_cookies": policy.unknown_cookies,
+        "rules": [_rule_document(rule) for rule in policy.rules],
+    }
+
+
+def _rule_document(rule: CookieRule) -> dict[str, Any]:
+    return {
+        "name": rule.pattern,
+        "category": rule.category,
+        "provider": rule.provider,
+        "function": rule.function,
+        "purpose": rule.purpose,
+        "duration": rule.duration,
+        "domains": list(rule.domains),
+        "path": rule.path,
+        "partitioned": rule.partitioned,
     }
 
 
